@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Entry point behind `npm start`, `npm test`, `npm run stack|api|worker|ingest`.
+# npm runs package scripts without node_modules, so a fresh clone only needs Node and npm:
+# this script makes node_modules match the lockfile, then hands over to TypeScript.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=3)?0:1)'; then
+  echo "SafeShipper needs Node.js >= 20.3 (found $(node -v)). Install a newer Node.js and retry." >&2
+  exit 2
+fi
+
+stamp=node_modules/.safeshipper-lockfile
+if ! cmp -s package-lock.json "$stamp" 2>/dev/null; then
+  echo "▸ npm ci (first run or lockfile changed)"
+  started=$SECONDS
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+  echo "✓ npm ci ($((SECONDS - started))s)"
+fi
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  start) exec node --import tsx infra/start.ts "$@" ;;
+  test) exec node --import tsx infra/test.ts "$@" ;;
+  stack) exec node --import tsx infra/stack/cli.ts "$@" ;;
+  api) exec node --import tsx infra/run-one.ts api "$@" ;;
+  worker) exec node --import tsx infra/run-one.ts worker "$@" ;;
+  ingest) exec node --import tsx infra/run-one.ts ingest "$@" ;;
+  *) echo "usage: infra/run.sh start|test|stack up|down|status|api|worker|ingest" >&2; exit 2 ;;
+esac

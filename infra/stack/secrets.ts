@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/**
+ * Local-stack secrets are random per machine, made on first `stack up` and kept in
+ * `.stack/secrets.json` (mode 600): nothing secret is ever a default in the code.
+ */
+export interface StackSecrets {
+  postgresSuperuserPassword: string;
+  ownerPassword: string;
+  appPassword: string;
+  keycloakAdminPassword: string;
+  dataEncryptionKey: string;
+}
+
+const make = (): StackSecrets => ({
+  postgresSuperuserPassword: randomBytes(18).toString('base64url'),
+  ownerPassword: randomBytes(18).toString('base64url'),
+  appPassword: randomBytes(18).toString('base64url'),
+  keycloakAdminPassword: randomBytes(18).toString('base64url'),
+  dataEncryptionKey: randomBytes(32).toString('base64'),
+});
+
+export async function loadSecrets(file: string): Promise<StackSecrets> {
+  try {
+    return { ...make(), ...(JSON.parse(await readFile(file, 'utf8')) as Partial<StackSecrets>) };
+  } catch {
+    const secrets = make();
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    return secrets;
+  }
+}

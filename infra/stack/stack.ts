@@ -1,0 +1,88 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Component, StackContext } from './component.js';
+import { keycloak, REALM } from './keycloak.js';
+import { APP_DATABASE, APP_ROLE, OWNER_ROLE, postgres } from './postgres.js';
+import { step } from './progress.js';
+import { loadSecrets } from './secrets.js';
+import { loadStackSettings } from './settings.js';
+import { temporal, temporalPaths } from './temporal.js';
+import { sleep } from './processes.js';
+
+export async function stackContext(env: NodeJS.ProcessEnv = process.env): Promise<StackContext> {
+  const settings = loadStackSettings(env);
+  await mkdir(settings.logs, { recursive: true });
+  return { settings, secrets: await loadSecrets(join(settings.root, 'secrets.json')) };
+}
+
+export function components(ctx: StackContext): Component[] {
+  return [postgres(ctx), temporal(ctx), keycloak(ctx)];
+}
+
+/** The application's configuration for this local stack (what production sets in its own environment). */
+export function stackEnvironment(ctx: StackContext): Record<string, string> {
+  const { settings: s, secrets } = ctx;
+  const db = (role: string, password: string) => `postgresql://${role}:${encodeURIComponent(password)}@127.0.0.1:${s.pgPort}/${APP_DATABASE}`;
+  return {
+    NODE_ENV: 'development',
+    DATABASE_URL: db(APP_ROLE, secrets.appPassword),
+    DATABASE_OWNER_URL: db(OWNER_ROLE, secrets.ownerPassword),
+    TEMPORAL_ADDRESS: `127.0.0.1:${s.temporalPort}`,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_UI_URL: `http://localhost:${s.temporalUiPort}`,
+    TEMPORAL_TEST_SERVER_PATH: temporalPaths(s.root).testServer,
+    OIDC_ISSUER: `http://localhost:${s.keycloakPort}/realms/${REALM}`,
+    OIDC_AUDIENCE: 'safeshipper-api',
+    KEYCLOAK_ADMIN_PASSWORD: secrets.keycloakAdminPassword,
+    API_PORT: String(s.apiPort),
+    MQTT_PORT: String(s.mqttPort),
+    DATA_ENCRYPTION_KEY: secrets.dataEncryptionKey,
+  };
+}
+
+async function ensure(component: Component): Promise<void> {
+  await step(`${component.title}: install if missing`, () => component.install());
+  if (await component.running()) {
+    // Already running: it may still be starting (another command started it), so give it time.
+    await step(`${component.title}: already running, checking health`, async () => {
+      for (let attempt = 0; attempt < 120; attempt += 1) {
+        if ((await component.health()).ok) return;
+        await sleep(1000);
+      }
+      throw new Error(`${component.title} is running but unhealthy; see ${component.log} or run \`npm run stack down\``);
+    });
+    return;
+  }
+  await step(`${component.title}: start`, () => component.start());
+}
+
+/** Installs what is missing and starts what is not running; components come up side by side. */
+export async function up(ctx: StackContext): Promise<Record<string, string>> {
+  await Promise.all(components(ctx).map(ensure));
+  const env = stackEnvironment(ctx);
+  const lines = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  await writeFile(join(ctx.settings.root, 'stack.env'), `# written by \`npm run stack up\`: the app's configuration for this local stack\n${lines.join('\n')}\n`, { mode: 0o600 });
+  return env;
+}
+
+export async function down(ctx: StackContext): Promise<void> {
+  for (const component of components(ctx).reverse()) {
+    const stopped = await step(`${component.title}: stop`, () => component.stop());
+    if (!stopped) console.log(`  (${component.name} was not running)`);
+  }
+}
+
+export async function status(ctx: StackContext): Promise<boolean> {
+  let allOk = true;
+  const rows: string[][] = [['component', 'state', 'where', 'health']];
+  for (const component of components(ctx)) {
+    const isRunning = await component.running();
+    const health = isRunning ? await component.health() : { ok: false, detail: '-' };
+    allOk &&= health.ok;
+    rows.push([component.name, isRunning ? (health.ok ? 'up' : 'unhealthy') : 'down', component.url(), health.detail]);
+  }
+  rows.push(['mqtt', 'embedded', `mqtt://localhost:${ctx.settings.mqttPort} (aedes, inside ingest)`, 'runs with `npm start` / `npm run ingest`']);
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '));
+  return allOk;
+}

@@ -84,6 +84,8 @@ export function keycloak(ctx: StackContext): Component {
             ...process.env,
             JAVA_HOME: javaHome,
             PATH: `${join(javaHome, 'bin')}:${process.env.PATH ?? ''}`,
+            // Quiets an IllegalAccessError from jboss-threads at shutdown on Java 25.
+            JAVA_OPTS_APPEND: '--add-opens=java.base/java.lang=ALL-UNNAMED',
             KC_BOOTSTRAP_ADMIN_USERNAME: 'admin',
             KC_BOOTSTRAP_ADMIN_PASSWORD: ctx.secrets.keycloakAdminPassword,
           },

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/**
+ * The whole configuration, read from the environment and validated once at start.
+ * Nothing secret has a default: a production deployment that forgets one stops here,
+ * naming the variable, instead of running with a value from the source code.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' });
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('production'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: postgresUrl,
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, 'must be host:port'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE_PREFIX: z.string().regex(/^[\w-]*$/).default(''),
+  OIDC_ISSUER: z.url({ error: 'must be the Keycloak realm URL, e.g. https://id.example.com/realms/safeshipper' }),
+  OIDC_AUDIENCE: z.string().min(1),
+  API_PORT: port.default(3100),
+  API_HOST: z.string().default('0.0.0.0'),
+  MQTT_PORT: port.default(1883),
+  MQTT_HOST: z.string().default('0.0.0.0'),
+  DATA_ENCRYPTION_KEY: z
+    .string({ error: 'is required: 32 random bytes, base64 (openssl rand -base64 32)' })
+    .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)'),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration (fix these environment variables):\n${lines.join('\n')}`);
+}
+
+/** Each bounded context has its own task queue, so workers scale per context. */
+export const taskQueues = (config: Pick<Config, 'TEMPORAL_TASK_QUEUE_PREFIX'>) => ({
+  platform: `${config.TEMPORAL_TASK_QUEUE_PREFIX}platform`,
+});

@@ -1,0 +1,4 @@
+import { Migration20261126000000Foundation } from './Migration20261126000000Foundation.js';
+
+/** Listed explicitly: the migrator never globs the file system, so tsx, tsc output and bundles behave alike. */
+export const migrationsList = [{ name: 'Migration20261126000000Foundation', class: Migration20261126000000Foundation }];

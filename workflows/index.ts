@@ -1,0 +1,1 @@
+export { telemetryMaintenanceWorkflow } from './telemetry-maintenance.js';

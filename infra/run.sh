@@ -19,14 +19,21 @@ if ! cmp -s package-lock.json "$stamp" 2>/dev/null; then
   echo "✓ npm ci ($((SECONDS - started))s)"
 fi
 
+# The dev stack's settings (written by `stack up`) for processes run alone; the real environment wins.
+load_stack_env() {
+  [ -f .stack/stack.env ] || return 0
+  while IFS='=' read -r key value; do
+    [[ $key =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
+    [ -z "${!key+x}" ] && export "$key=$value"
+  done < .stack/stack.env
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
   start) exec node --import tsx infra/start.ts "$@" ;;
   test) exec node --import tsx infra/test.ts "$@" ;;
   stack) exec node --import tsx infra/stack/cli.ts "$@" ;;
-  api) exec node --import tsx infra/run-one.ts api "$@" ;;
-  worker) exec node --import tsx infra/run-one.ts worker "$@" ;;
-  ingest) exec node --import tsx infra/run-one.ts ingest "$@" ;;
+  api|worker|ingest) load_stack_env; exec node --import tsx services/main.ts "$cmd" ;;
   *) echo "usage: infra/run.sh start|test|stack up|down|status|api|worker|ingest" >&2; exit 2 ;;
 esac

@@ -1,0 +1,48 @@
+import Koa from 'koa';
+import type { Connection } from '@temporalio/client';
+import type { Config } from '../config/env.js';
+import type { Logger } from '../config/logger.js';
+import type { Database } from '../db/orm.js';
+import { tokenVerifier } from './auth.js';
+import { problemDetails } from './middleware/errors.js';
+import { requestId } from './middleware/request-id.js';
+import { healthRoutes } from './routes/health.js';
+import { platformRoutes } from './routes/platform.js';
+import type { ApiState } from './routing.js';
+
+export interface ApiDependencies {
+  config: Config;
+  db: Database;
+  temporal: Connection;
+  log: Logger;
+}
+
+/** The composition root of the HTTP edge. */
+export function createApp({ config, db, temporal, log }: ApiDependencies): Koa<ApiState> {
+  const app = new Koa<ApiState>();
+  app.proxy = true;
+  const verify = tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE });
+  const jwksUrl = `${config.OIDC_ISSUER}/protocol/openid-connect/certs`;
+
+  const health = healthRoutes({
+    postgres: async () => {
+      await db.em.fork().execute('SELECT 1');
+    },
+    temporal: async () => {
+      await temporal.healthService.check({});
+    },
+    keycloak: async () => {
+      const response = await fetch(jwksUrl, { signal: AbortSignal.timeout(2500) });
+      if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
+      await response.arrayBuffer();
+    },
+  });
+  const platform = platformRoutes(db, verify);
+
+  app.use(requestId(log));
+  app.use(problemDetails(log));
+  app.use(health.routes());
+  app.use(platform.routes());
+  app.use(platform.allowedMethods({ throw: false }));
+  return app;
+}

@@ -1,0 +1,39 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { Database } from '../../db/orm.js';
+import { inTenant } from '../../db/orm.js';
+import { CompanySchema } from '../../db/entities.js';
+import { geofencesNear } from '../../db/geofences.js';
+import type { TokenVerifier } from '../auth.js';
+import { securedRoute, type ApiState } from '../routing.js';
+import { parse } from '../validation.js';
+
+const nearbyQuery = z.strictObject({
+  lon: z.coerce.number().min(-180).max(180),
+  lat: z.coerce.number().min(-90).max(90),
+  radiusM: z.coerce.number().positive().max(100_000).default(1000),
+});
+
+/** Who am I, and the first spatial read: geofences near a point. */
+export function platformRoutes(db: Database, verify: TokenVerifier): Router<ApiState> {
+  const router = new Router<ApiState>({ prefix: '/api/v1' });
+
+  securedRoute(router, verify, 'GET /api/v1/me', async (ctx, caller) => {
+    const company = await inTenant(db, caller.companyId, (em) => em.findOne(CompanySchema, { id: caller.companyId }));
+    ctx.body = {
+      subject: caller.subject,
+      username: caller.username,
+      role: caller.role,
+      platformStaff: caller.platformStaff,
+      company: company ? { id: company.id, name: company.name } : { id: caller.companyId, name: null },
+    };
+  });
+
+  securedRoute(router, verify, 'GET /api/v1/geofences/nearby', async (ctx, caller) => {
+    const query = parse(nearbyQuery, ctx.query, 400);
+    const items = await inTenant(db, caller.companyId, (em) => geofencesNear(em, caller.companyId, { lon: query.lon, lat: query.lat }, query.radiusM));
+    ctx.body = { items };
+  });
+
+  return router;
+}

@@ -15,13 +15,15 @@ export interface ApiDependencies {
   db: Database;
   temporal: Connection;
   log: Logger;
+  /** Only tests move the verifier's clock (to present a real token after its expiry). */
+  clock?: () => Date;
 }
 
 /** The composition root of the HTTP edge. */
-export function createApp({ config, db, temporal, log }: ApiDependencies): Koa<ApiState> {
+export function createApp({ config, db, temporal, log, clock }: ApiDependencies): Koa<ApiState> {
   const app = new Koa<ApiState>();
   app.proxy = true;
-  const verify = tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE });
+  const verify = tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, ...(clock ? { now: clock } : {}) });
   const jwksUrl = `${config.OIDC_ISSUER}/protocol/openid-connect/certs`;
 
   const health = healthRoutes({

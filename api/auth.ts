@@ -23,7 +23,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
  * token names an unknown key): signature, RS256 only (so `alg: none` and HMAC tricks fail),
  * issuer, audience, expiry with 30 s of clock skew.
  */
-export function tokenVerifier(options: { issuer: string; audience: string }) {
+export function tokenVerifier(options: { issuer: string; audience: string; now?: () => Date }) {
   const jwks = createRemoteJWKSet(new URL(`${options.issuer}/protocol/openid-connect/certs`), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
 
   return async function verify(authorization: string | undefined): Promise<Principal> {
@@ -36,17 +36,19 @@ export function tokenVerifier(options: { issuer: string; audience: string }) {
         audience: options.audience,
         algorithms: ['RS256'],
         clockTolerance: 30,
-        requiredClaims: ['exp', 'sub'],
+        requiredClaims: ['exp'],
+        ...(options.now ? { currentDate: options.now() } : {}),
       }));
     } catch (error) {
       // A token we cannot check because Keycloak is unreachable is our outage, not the caller's fault.
       if (error instanceof errors.JWKSTimeout || error instanceof TypeError) throw new Problem(503, 'Service Unavailable', 'The identity provider could not be reached to verify the token', { headers: { 'Retry-After': '5' } });
       throw unauthorized(describe(error));
     }
+    if (typeof payload.sub !== 'string' || payload.sub === '') throw unauthorized('The access token names no subject');
     const roles = Array.isArray(payload.realm_access?.roles) ? payload.realm_access.roles.filter((role): role is string => typeof role === 'string') : [];
     const companyId = typeof payload.company_id === 'string' && UUID.test(payload.company_id) ? payload.company_id.toLowerCase() : undefined;
     return {
-      subject: payload.sub as string,
+      subject: payload.sub,
       username: typeof payload.preferred_username === 'string' ? payload.preferred_username : undefined,
       companyId,
       role: highestRole(roles),

@@ -77,13 +77,17 @@ export class Migration20261126000000Foundation extends Migration {
     // with a default partition so a point from outside the premade range is stored, never refused.
     this.addSql(`SELECT partman.create_parent('public.telemetry_points', 'recorded_at', 'native', 'daily', p_premake := 7, p_start_partition := (now() - interval '3 days')::text)`);
 
-    // Premakes the coming days' partitions; called by the scheduled maintenance workflow as the app role.
+    // Premakes the coming days' partitions and says how many days lie ready ahead;
+    // called by the scheduled maintenance workflow as the app role.
     this.addSql(`
       CREATE FUNCTION run_telemetry_maintenance() RETURNS integer
       LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, partman AS
       $$ BEGIN
         PERFORM partman.run_maintenance('public.telemetry_points');
-        RETURN (SELECT count(*)::int FROM partman.show_partitions('public.telemetry_points'));
+        RETURN (SELECT count(*)::int
+                  FROM partman.show_partitions('public.telemetry_points') p,
+                       partman.show_partition_info(p.partition_schemaname || '.' || p.partition_tablename) i
+                 WHERE i.child_start_time > now());
       END $$`);
     this.addSql('REVOKE ALL ON FUNCTION run_telemetry_maintenance() FROM PUBLIC');
     this.addSql('GRANT EXECUTE ON FUNCTION run_telemetry_maintenance() TO safeshipper_app');

@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { report, StackError } from './stack/progress.js';
+import { stackContext, up } from './stack/stack.js';
+
+/**
+ * `npm test`: the stack (installed and started if needed), then typecheck, lint and every
+ * vitest project. Fails on the first failing stage; ends with one "N passed, N failed" line.
+ */
+function stage(label: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  console.log(`\n▸ ${label}: ${command} ${args.join(' ')}`);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: 'inherit', env });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      if (code === 0) {
+        console.log(`✓ ${label} (${seconds}s)`);
+        resolve();
+      } else reject(new StackError(`${label} failed (exit ${code}, ${seconds}s)`));
+    });
+  });
+}
+
+interface VitestJson {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+}
+
+async function main(): Promise<void> {
+  const ctx = await stackContext();
+  await up(ctx);
+  const env = { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '1' };
+  const bin = (name: string) => join('node_modules', '.bin', name);
+  await stage('typecheck', bin('tsc'), ['--noEmit'], env);
+  await stage('lint', bin('eslint'), ['--max-warnings', '0', '.'], env);
+  const results = join(ctx.settings.root, 'vitest-results.json');
+  let failure: unknown;
+  await stage('tests', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`], env).catch((error: unknown) => {
+    failure = error;
+  });
+  const summary = JSON.parse(await readFile(results, 'utf8').catch(() => '{}')) as Partial<VitestJson>;
+  const skipped = (summary.numPendingTests ?? 0) + (summary.numTodoTests ?? 0);
+  console.log(`\n${summary.numPassedTests ?? 0} passed, ${summary.numFailedTests ?? 0} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  if (failure) throw failure;
+  if (skipped > 0) throw new StackError(`${skipped} tests were skipped; a skipped test proves nothing`);
+}
+
+main().catch(async (error: unknown) => {
+  await report(error);
+  process.exit(1);
+});

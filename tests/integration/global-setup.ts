@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import '../support/provided-context.js';
+import { stackContext, up } from '../../infra/stack/stack.js';
+import { APP_DATABASE, TEMPLATE_DATABASE } from '../../infra/stack/postgres.js';
+import { migrate, openDatabase } from '../../db/orm.js';
+import { seedDemoData } from '../../db/seed.js';
+import { hashDeviceSecret } from '../../security/device-secrets.js';
+import { bundleWorkflows } from '../../services/worker.js';
+
+/**
+ * Once per test run: make sure the real stack is up (PostgreSQL/PostGIS, the Temporal dev
+ * server, Keycloak), create a fresh database from the extension template, migrate and seed it,
+ * bundle the workflow code, and hand every test file the same environment.
+ */
+export default async function setup(project: TestProject) {
+  const ctx = await stackContext();
+  const stackEnv = await up(ctx);
+  const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const database = `safeshipper_test_${runId}`;
+  const withDatabase = (url: string) => url.replace(new RegExp(`/${APP_DATABASE}$`), `/${database}`);
+
+  const owner = new pg.Client({ connectionString: stackEnv.DATABASE_OWNER_URL });
+  await owner.connect();
+  await owner.query(`CREATE DATABASE ${database} TEMPLATE ${TEMPLATE_DATABASE}`);
+  await owner.end();
+
+  const env = {
+    ...stackEnv,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: withDatabase(stackEnv.DATABASE_URL!),
+    DATABASE_OWNER_URL: withDatabase(stackEnv.DATABASE_OWNER_URL!),
+    TEMPORAL_TASK_QUEUE_PREFIX: `test-${runId}-`,
+    TEST_DEVICE_SECRET: randomBytes(18).toString('base64url'),
+  };
+  await migrate(env.DATABASE_OWNER_URL);
+  const db = await openDatabase({ url: env.DATABASE_URL, poolSize: 2 });
+  await seedDemoData(db, await hashDeviceSecret(env.TEST_DEVICE_SECRET));
+  await db.close();
+
+  project.provide('env', env);
+  project.provide('workflowBundle', await bundleWorkflows());
+
+  return async () => {
+    const client = new pg.Client({ connectionString: stackEnv.DATABASE_OWNER_URL });
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await client.end();
+  };
+}

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import type { Database } from '../../db/orm.js';
+import { inTenant } from '../../db/orm.js';
+import { geofencesNear } from '../../db/geofences.js';
+import { GeofenceSchema } from '../../db/entities.js';
+import { ACME, BOREAL, testDatabase, testEnv } from '../support/stack.js';
+
+const BURNLEY = { lon: 145.0067, lat: -37.8277 };
+
+describe('PostgreSQL + PostGIS through the data layer', () => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await testDatabase();
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('finds a DG-restricted geofence with ST_DWithin, nearest first, with distances in metres', async () => {
+    // 0.01° of longitude east of the tunnel's edge at this latitude is ~350 m away.
+    const justEast = { lon: BURNLEY.lon + 0.006 + 0.004, lat: BURNLEY.lat };
+    const within = await inTenant(db, ACME, (em) => geofencesNear(em, ACME, justEast, 500));
+    expect(within.map((fence) => [fence.name, fence.kind])).toEqual([['Burnley Tunnel (DG prohibited)', 'RESTRICTED_DG']]);
+    expect(within[0]!.distanceM).toBeGreaterThan(340);
+    expect(within[0]!.distanceM).toBeLessThan(360);
+    const tooFar = await inTenant(db, ACME, (em) => geofencesNear(em, ACME, justEast, 300));
+    expect(tooFar).toEqual([]);
+  });
+
+  it('never shows one company the geofences of another', async () => {
+    const fromBoreal = await inTenant(db, BOREAL, (em) => geofencesNear(em, BOREAL, BURNLEY, 50_000));
+    expect(fromBoreal.map((fence) => fence.name)).toEqual(['Boreal Dandenong depot']);
+    // Even asking for Acme's rows while acting as Boreal: row-level security returns nothing.
+    const crossAttempt = await inTenant(db, BOREAL, (em) => geofencesNear(em, ACME, BURNLEY, 50_000));
+    expect(crossAttempt).toEqual([]);
+  });
+
+  it('row-level security hides every tenant row from the app role when no company is set', async () => {
+    const client = new pg.Client({ connectionString: testEnv().DATABASE_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query('SELECT count(*)::int AS n FROM geofences');
+      expect(rows[0].n).toBe(0);
+      await expect(client.query(`INSERT INTO geofences (company_id, name, kind, area) VALUES ($1, 'x', 'DEPOT', ST_GeogFromText('POLYGON((0 0,0 1,1 1,1 0,0 0))'))`, [ACME])).rejects.toThrow(/row-level security/);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('the ORM refuses a tenant-owned query made without a company', async () => {
+    await expect(db.em.fork().find(GeofenceSchema, {})).rejects.toThrow(/tenant/);
+  });
+});

@@ -3,7 +3,8 @@ import type { Connection } from '@temporalio/client';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../config/logger.js';
 import type { Database } from '../db/orm.js';
-import { tokenVerifier } from './auth.js';
+import type Router from '@koa/router';
+import { tokenVerifier, type TokenVerifier } from './auth.js';
 import { problemDetails } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
 import { healthRoutes } from './routes/health.js';
@@ -39,12 +40,18 @@ export function createApp({ config, db, temporal, log, clock }: ApiDependencies)
       await response.arrayBuffer();
     },
   });
-  const platform = platformRoutes(db, verify);
 
   app.use(requestId(log));
   app.use(problemDetails(log));
   app.use(health.routes());
-  app.use(platform.routes());
-  app.use(platform.allowedMethods({ throw: false }));
+  for (const router of apiRouters(db, verify)) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: false }));
+  }
   return app;
+}
+
+/** Every `/api/v1` router; each route in them is registered through the policy table. */
+export function apiRouters(db: Database, verify: TokenVerifier): Array<Router<ApiState>> {
+  return [platformRoutes(db, verify)];
 }

@@ -5,7 +5,8 @@ import { z } from 'zod';
  * Nothing secret has a default: a production deployment that forgets one stops here,
  * naming the variable, instead of running with a value from the source code.
  */
-const port = z.coerce.number().int().min(1).max(65535);
+// 0 asks the OS for a free port (tests run many servers side by side).
+const port = z.coerce.number().int().min(0).max(65535);
 const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' });
 
 const schema = z.object({

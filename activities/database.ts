@@ -3,10 +3,13 @@ import type { Database } from '../db/orm.js';
 /** Activities that talk to PostgreSQL. */
 export function databaseActivities(db: Database) {
   return {
-    /** Creates the coming days' telemetry partitions (pg_partman); returns how many days lie ready ahead. */
-    async maintainTelemetryPartitions(): Promise<number> {
-      const rows = await db.em.fork().execute<Array<{ days: number }>>('SELECT run_telemetry_maintenance() AS days');
-      return Number(rows[0]?.days ?? 0);
+    /**
+     * Creates the coming days' telemetry partitions (pg_partman); returns how many days lie
+     * ready ahead, or null where TimescaleDB creates chunks itself.
+     */
+    async maintainTelemetryPartitions(): Promise<number | null> {
+      const rows = await db.em.fork().execute<Array<{ days: number | null }>>('SELECT run_telemetry_maintenance() AS days');
+      return rows[0]?.days ?? null;
     },
   };
 }

@@ -7,6 +7,6 @@ const { maintainTelemetryPartitions } = proxyActivities<Activities>({
 });
 
 /** Scheduled daily: keeps a week of telemetry partitions ready ahead of the data. */
-export async function telemetryMaintenanceWorkflow(): Promise<{ daysReadyAhead: number }> {
+export async function telemetryMaintenanceWorkflow(): Promise<{ daysReadyAhead: number | null }> {
   return { daysReadyAhead: await maintainTelemetryPartitions() };
 }

@@ -8,6 +8,9 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261126000000Foundation extends Migration {
   override async up(): Promise<void> {
+    const [extension] = await this.execute(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'timescaledb'`);
+    const TIMESCALE = Number((extension as { n: number } | undefined)?.n) > 0;
+
     this.addSql(`
       CREATE FUNCTION current_company_id() RETURNS uuid LANGUAGE sql STABLE AS
       $$ SELECT nullif(current_setting('app.current_company_id', true), '')::uuid $$`);
@@ -58,6 +61,9 @@ export class Migration20261126000000Foundation extends Migration {
     this.addSql('GRANT EXECUTE ON FUNCTION device_credentials(text) TO safeshipper_app');
 
     // Telemetry: the primary key makes a redelivered QoS 1 message a no-op, not a duplicate.
+    // One table, the same queries either way: a TimescaleDB hypertable where the extension is
+    // installed (production image), else native daily partitions kept by pg_partman, with a
+    // default partition so a point outside the premade range is stored, never refused.
     this.addSql(`
       CREATE TABLE telemetry_points (
         company_id uuid NOT NULL,
@@ -71,15 +77,20 @@ export class Migration20261126000000Foundation extends Migration {
         temperature_c real,
         payload jsonb NOT NULL DEFAULT '{}'::jsonb,
         PRIMARY KEY (device_id, recorded_at)
-      ) PARTITION BY RANGE (recorded_at)`);
+      ) ${TIMESCALE ? '' : 'PARTITION BY RANGE (recorded_at)'}`);
     this.addSql('CREATE INDEX telemetry_points_vehicle_time_idx ON telemetry_points (vehicle_id, recorded_at DESC)');
-    // TimescaleDB is used where installed (see DESIGN.md); here, native daily partitions by pg_partman,
-    // with a default partition so a point from outside the premade range is stored, never refused.
-    this.addSql(`SELECT partman.create_parent('public.telemetry_points', 'recorded_at', 'native', 'daily', p_premake := 7, p_start_partition := (now() - interval '3 days')::text)`);
+    if (TIMESCALE) {
+      this.addSql(`SELECT create_hypertable('telemetry_points', 'recorded_at', chunk_time_interval => interval '1 day')`);
+    } else {
+      this.addSql(`SELECT partman.create_parent('public.telemetry_points', 'recorded_at', 'native', 'daily', p_premake := 7, p_start_partition := (now() - interval '3 days')::text)`);
+    }
 
     // Premakes the coming days' partitions and says how many days lie ready ahead;
-    // called by the scheduled maintenance workflow as the app role.
-    this.addSql(`
+    // called by the scheduled maintenance workflow as the app role. TimescaleDB makes its chunks
+    // as data arrives, so there it answers NULL: nothing to premake.
+    this.addSql(TIMESCALE ? `
+      CREATE FUNCTION run_telemetry_maintenance() RETURNS integer LANGUAGE sql SECURITY DEFINER SET search_path = public AS
+      $$ SELECT NULL::integer $$` : `
       CREATE FUNCTION run_telemetry_maintenance() RETURNS integer
       LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, partman AS
       $$ BEGIN

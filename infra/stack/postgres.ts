@@ -1,7 +1,8 @@
 import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { Component } from './component.js';
+import type { Component, StackContext } from './component.js';
 import { StackError } from './progress.js';
 import { capture, ensurePortFree, portOpen, run, waitFor } from './processes.js';
 import { aptInstall } from './apt.js';
@@ -15,9 +16,9 @@ export const OWNER_ROLE = 'safeshipper_owner';
 export const APP_ROLE = 'safeshipper_app';
 
 const exists = (path: string) => access(path).then(() => true, () => false);
-const quoteLiteral = (value: string) => `'${value.replaceAll("'", "''")}'`;
+const PROVISION_SQL = fileURLToPath(new URL('../postgres/provision.sql', import.meta.url));
 
-export function postgres(ctx: import('./component.js').StackContext): Component {
+export function postgres(ctx: StackContext): Component {
   const dataDir = join(ctx.settings.root, 'postgres', 'data');
   const socketDir = join(ctx.settings.root, 'postgres', 'run');
   const log = join(ctx.settings.logs, 'postgres.log');
@@ -25,16 +26,6 @@ export function postgres(ctx: import('./component.js').StackContext): Component 
   const asRoot = process.getuid?.() === 0;
   // PostgreSQL refuses to run as root: as root, its files belong to the `postgres` user.
   const asPostgres = (command: string, args: string[]) => (asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args]) as [string, string[]];
-
-  async function sql(database: string, statements: string[]): Promise<void> {
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: ctx.secrets.postgresSuperuserPassword, database });
-    await client.connect();
-    try {
-      for (const statement of statements) await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  }
 
   async function running(): Promise<boolean> {
     if (!(await exists(join(dataDir, 'PG_VERSION')))) return false;
@@ -56,44 +47,13 @@ export function postgres(ctx: import('./component.js').StackContext): Component 
     }
   }
 
+  /** Roles, databases and extensions, from the same SQL file docker-compose uses. */
   async function provision(): Promise<void> {
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: ctx.secrets.postgresSuperuserPassword, database: 'postgres' });
-    await client.connect();
-    try {
-      const roles = await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[OWNER_ROLE, APP_ROLE]]);
-      const have = new Set(roles.rows.map((row) => row.rolname));
-      // The owner runs migrations and creates test databases; the app role is what the
-      // services connect as: not an owner, no BYPASSRLS, so row-level security applies to it.
-      if (!have.has(OWNER_ROLE)) await client.query(`CREATE ROLE ${OWNER_ROLE} LOGIN CREATEDB`);
-      await client.query(`ALTER ROLE ${OWNER_ROLE} PASSWORD ${quoteLiteral(ctx.secrets.ownerPassword)}`);
-      if (!have.has(APP_ROLE)) await client.query(`CREATE ROLE ${APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS`);
-      await client.query(`ALTER ROLE ${APP_ROLE} PASSWORD ${quoteLiteral(ctx.secrets.appPassword)}`);
-      const dbs = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1)', [[APP_DATABASE, TEMPLATE_DATABASE]]);
-      const haveDb = new Set(dbs.rows.map((row) => row.datname));
-      for (const db of [APP_DATABASE, TEMPLATE_DATABASE]) {
-        if (!haveDb.has(db)) await client.query(`CREATE DATABASE ${db} OWNER ${OWNER_ROLE} ENCODING 'UTF8' TEMPLATE template0`);
-      }
-      await client.query(`ALTER DATABASE ${TEMPLATE_DATABASE} WITH IS_TEMPLATE true`);
-    } finally {
-      await client.end();
-    }
-    // Extensions need a superuser; every database gets them, the template passes them on.
-    for (const db of [APP_DATABASE, TEMPLATE_DATABASE]) {
-      await sql(db, [
-        'CREATE EXTENSION IF NOT EXISTS postgis',
-        'CREATE EXTENSION IF NOT EXISTS pg_trgm',
-        'CREATE EXTENSION IF NOT EXISTS unaccent',
-        'CREATE SCHEMA IF NOT EXISTS partman',
-        'CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman',
-        `GRANT ALL ON SCHEMA partman TO ${OWNER_ROLE}`,
-        `GRANT ALL ON ALL TABLES IN SCHEMA partman TO ${OWNER_ROLE}`,
-        `GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA partman TO ${OWNER_ROLE}`,
-        `GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA partman TO ${OWNER_ROLE}`,
-        `ALTER SCHEMA public OWNER TO ${OWNER_ROLE}`,
-        `REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
-        `GRANT USAGE ON SCHEMA public TO ${APP_ROLE}`,
-      ]);
-    }
+    await run(
+      join(PG_BIN, 'psql'),
+      ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-q', '-v', `owner_password=${ctx.secrets.ownerPassword}`, '-v', `app_password=${ctx.secrets.appPassword}`, '-f', PROVISION_SQL],
+      { log: join(ctx.settings.logs, 'provision.log'), env: { ...process.env, PGPASSWORD: ctx.secrets.postgresSuperuserPassword } },
+    );
   }
 
   return {

@@ -45,7 +45,7 @@ Get a token:
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal}: stopping api, ingest and worker (the stack keeps running; \`npm run stack down\` stops it)`);
+    console.log(`\n${signal}: stopping api, ingest and worker (the stack keeps running; \`npm run stack -- down\` stops it)`);
     running.stop().then(
       () => process.exit(0),
       (error: unknown) => {

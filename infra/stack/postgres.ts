@@ -95,7 +95,7 @@ export function postgres(ctx: StackContext): Component {
       const options = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB`;
       const [command, args] = asPostgres(join(PG_BIN, 'pg_ctl'), ['start', '-D', dataDir, '-l', log, '-w', '-t', '60', '-o', options]);
       await run(command, args, { log: join(ctx.settings.logs, 'pg_ctl.log') }).catch(() => {
-        throw new StackError('PostgreSQL did not start', `read the log below; \`npm run stack down\` then retry`, log);
+        throw new StackError('PostgreSQL did not start', `read the log below; \`npm run stack -- down\` then retry`, log);
       });
       await waitFor('PostgreSQL', () => portOpen(port), { timeoutMs: 30_000, log });
       await provision();

@@ -152,7 +152,7 @@ export async function waitFor(what: string, check: () => Promise<boolean>, optio
   while (Date.now() < deadline) {
     if (await check()) return;
     if (options.pid !== undefined && !alive(options.pid)) {
-      throw new StackError(`${what} exited during start-up`, `read the log below; \`npm run stack down\` then retry`, options.log);
+      throw new StackError(`${what} exited during start-up`, `read the log below; \`npm run stack -- down\` then retry`, options.log);
     }
     await sleep(500);
   }

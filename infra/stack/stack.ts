@@ -49,7 +49,7 @@ async function ensure(component: Component): Promise<void> {
         if ((await component.health()).ok) return;
         await sleep(1000);
       }
-      throw new Error(`${component.title} is running but unhealthy; see ${component.log} or run \`npm run stack down\``);
+      throw new Error(`${component.title} is running but unhealthy; see ${component.log} or run \`npm run stack -- down\``);
     });
     return;
   }

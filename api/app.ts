@@ -9,6 +9,9 @@ import { problemDetails } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
 import { healthRoutes } from './routes/health.js';
 import { platformRoutes } from './routes/platform.js';
+import { dangerousGoodsRoutes } from './routes/dangerous-goods.js';
+import { databaseRules, type RulesSource } from './rules-source.js';
+import { jsonBody } from './middleware/json-body.js';
 import type { ApiState } from './routing.js';
 
 export interface ApiDependencies {
@@ -44,7 +47,8 @@ export function createApp({ config, db, temporal, log, clock }: ApiDependencies)
   app.use(requestId(log));
   app.use(problemDetails(log));
   app.use(health.routes());
-  for (const router of apiRouters(db, verify)) {
+  app.use(jsonBody());
+  for (const router of apiRouters(db, verify, databaseRules(db))) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }
@@ -52,6 +56,6 @@ export function createApp({ config, db, temporal, log, clock }: ApiDependencies)
 }
 
 /** Every `/api/v1` router; each route in them is registered through the policy table. */
-export function apiRouters(db: Database, verify: TokenVerifier): Array<Router<ApiState>> {
-  return [platformRoutes(db, verify)];
+export function apiRouters(db: Database, verify: TokenVerifier, rules: RulesSource): Array<Router<ApiState>> {
+  return [platformRoutes(db, verify), dangerousGoodsRoutes(db, verify, rules)];
 }

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { migrate, openDatabase } from '../db/orm.js';
 import { DEMO_DEVICE, seedDemoData } from '../db/seed.js';
 import { hashDeviceSecret, newDeviceSecret } from '../security/device-secrets.js';
+import { governmentActivities, SHIPPED_CATALOGUE } from '../activities/government.js';
+import type { SyncOutcome } from '../db/dangerous-goods.js';
 
 export interface DemoDevice {
   mqttUsername: string;
@@ -21,15 +23,19 @@ async function demoDevice(stackRoot: string): Promise<DemoDevice> {
   }
 }
 
-/** Migrates (as the owner) and seeds the demo companies, geofences and device (as the app role). */
-export async function prepareDatabase(env: Record<string, string>, stackRoot: string): Promise<{ applied: string[]; device: DemoDevice }> {
+/**
+ * Migrates (as the owner), loads the DG catalogue shipped in data/ through the same sync that
+ * reads the regulator's published tables, and seeds the demo companies, geofences and device.
+ */
+export async function prepareDatabase(env: Record<string, string>, stackRoot: string): Promise<{ applied: string[]; device: DemoDevice; catalogue: SyncOutcome }> {
   const applied = await migrate(env.DATABASE_OWNER_URL!);
   const device = await demoDevice(stackRoot);
   const db = await openDatabase({ url: env.DATABASE_URL!, poolSize: 2 });
   try {
     await seedDemoData(db, await hashDeviceSecret(device.secret));
+    const catalogue = await governmentActivities(db).syncDangerousGoodsCatalogue(SHIPPED_CATALOGUE);
+    return { applied, device, catalogue };
   } finally {
     await db.close();
   }
-  return { applied, device };
 }

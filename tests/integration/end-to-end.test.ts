@@ -3,6 +3,7 @@ import mqtt from 'mqtt';
 import pg from 'pg';
 import { apiRouters, createApp } from '../../api/app.js';
 import { tokenVerifier } from '../../api/auth.js';
+import { databaseRules } from '../../api/rules-source.js';
 import { Connection } from '@temporalio/client';
 import { ROUTE_POLICY } from '../../domain/policy.js';
 import { DEMO_DEVICE } from '../../db/seed.js';
@@ -73,7 +74,7 @@ describe('the policy table', () => {
     const config = testConfig();
     const db = await testDatabase();
     try {
-      const registered = apiRouters(db, tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE }))
+      const registered = apiRouters(db, tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE }), databaseRules(db))
         .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => `${method} ${String(layer.path)}`)))
         .sort();
       expect(registered).toEqual(Object.keys(ROUTE_POLICY).sort());

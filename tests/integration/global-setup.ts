@@ -8,6 +8,7 @@ import { migrate, openDatabase } from '../../db/orm.js';
 import { seedDemoData } from '../../db/seed.js';
 import { hashDeviceSecret } from '../../security/device-secrets.js';
 import { bundleWorkflows } from '../../services/worker.js';
+import { governmentActivities, SHIPPED_CATALOGUE } from '../../activities/government.js';
 
 /**
  * Once per test run: make sure the real stack is up (PostgreSQL/PostGIS, the Temporal dev
@@ -38,6 +39,7 @@ export default async function setup(project: TestProject) {
   await migrate(env.DATABASE_OWNER_URL);
   const db = await openDatabase({ url: env.DATABASE_URL, poolSize: 2 });
   await seedDemoData(db, await hashDeviceSecret(env.TEST_DEVICE_SECRET));
+  await governmentActivities(db).syncDangerousGoodsCatalogue(SHIPPED_CATALOGUE);
   await db.close();
 
   project.provide('env', env);

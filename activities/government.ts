@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Database } from '../db/orm.js';
+import { applyCatalogue, CatalogueSyncRefused, type SyncOutcome } from '../db/dangerous-goods.js';
+import { parseHmtJsonl, parseSpecialProvisions, type SourceProblem } from '../domain/dangerous-goods/catalogue-sync.js';
+
+/** Where the regulator's tables are read from: http(s) URLs in production, file: URLs for the shipped data. */
+export interface CatalogueSources {
+  hazardousMaterialsTable: string;
+  specialProvisions: string;
+}
+
+export const SHIPPED_CATALOGUE: CatalogueSources = {
+  hazardousMaterialsTable: new URL('../data/hmt-49cfr-172.101.jsonl', import.meta.url).href,
+  specialProvisions: new URL('../data/special-provisions-49cfr-172.102.json', import.meta.url).href,
+};
+
+const MAX_BYTES = 32 * 1024 * 1024;
+
+/** The published table could not be used; nothing was written. */
+export class CatalogueSourceInvalid extends Error {
+  constructor(
+    message: string,
+    readonly problems: readonly SourceProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export async function fetchText(url: string): Promise<string> {
+  const parsed = new URL(url);
+  if (parsed.protocol === 'file:') return readFile(fileURLToPath(parsed), 'utf8');
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new CatalogueSourceInvalid(`unsupported source ${url}: use https:, http: or file:`);
+  const response = await fetch(parsed, { signal: AbortSignal.timeout(60_000) });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  const length = Number(response.headers.get('content-length') ?? 0);
+  if (length > MAX_BYTES) throw new CatalogueSourceInvalid(`${url} is ${length} bytes; more than ${MAX_BYTES} is not a DG table`);
+  const text = await response.text();
+  if (text.length > MAX_BYTES) throw new CatalogueSourceInvalid(`${url} is larger than ${MAX_BYTES} bytes`);
+  return text;
+}
+
+/** Activities that talk to government data sources. */
+export function governmentActivities(db: Database) {
+  return {
+    /** The government DG sync: read the published tables, validate them whole, apply the differences. */
+    async syncDangerousGoodsCatalogue(sources: CatalogueSources): Promise<SyncOutcome> {
+      const [tableText, provisionsText] = await Promise.all([fetchText(sources.hazardousMaterialsTable), fetchText(sources.specialProvisions)]);
+      const rows = parseHmtJsonl(tableText);
+      if (!rows.ok) throw new CatalogueSourceInvalid(`${sources.hazardousMaterialsTable}: ${rows.problems.length} invalid line(s)`, rows.problems);
+      const provisions = parseSpecialProvisions(provisionsText);
+      if (!provisions.ok) throw new CatalogueSourceInvalid(`${sources.specialProvisions}: invalid`, provisions.problems);
+      const checksum = createHash('sha256').update(tableText).update('\0').update(provisionsText).digest('hex');
+      try {
+        return await applyCatalogue(db, { source: sources.hazardousMaterialsTable, rows: rows.value, specialProvisions: provisions.value, checksum });
+      } catch (error) {
+        if (error instanceof CatalogueSyncRefused) throw new CatalogueSourceInvalid(error.message);
+        throw error;
+      }
+    },
+  };
+}

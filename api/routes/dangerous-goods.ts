@@ -1,0 +1,75 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { Database } from '../../db/orm.js';
+import { dangerousGoodsByUn, getDangerousGood, listDangerousGoods } from '../../db/dangerous-goods.js';
+import { normalizeUnNumber } from '../../domain/dangerous-goods/catalogue.js';
+import { parseLoad, resolveLoad, type ResolvedItem } from '../../domain/dangerous-goods/load.js';
+import { checkCompatibility } from '../../domain/dangerous-goods/segregation.js';
+import { determinePlacards } from '../../domain/dangerous-goods/placards.js';
+import type { ResolutionPurpose } from '../../domain/dangerous-goods/catalogue.js';
+import type { TokenVerifier } from '../auth.js';
+import { notFound, validationFailed } from '../problem.js';
+import { securedRoute, type ApiState } from '../routing.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { parse } from '../validation.js';
+import type { RulesSource } from '../rules-source.js';
+
+const listQuery = z.strictObject({
+  search: z.string().trim().min(1).max(200).optional(),
+  class: z.string().regex(/^(1(\.[1-6])?|2(\.[1-3])?|3|4(\.[1-3])?|5(\.[12])?|6(\.[12])?|7|8|9)$/, 'must be a class (1–9) or a division such as 6.1').optional(),
+  packingGroup: z.enum(['I', 'II', 'III']).optional(),
+  cursor: z.string().max(400).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+});
+const cursorSchema = z.strictObject({ name: z.string(), id: z.uuid() });
+const idParam = z.strictObject({ id: z.uuid({ error: 'must be a UUID' }) });
+const placardQuery = z.strictObject({ regime: z.enum(['adg', '49cfr']), domestic: z.enum(['true', 'false']).default('true') });
+
+/** The DG catalogue (49 CFR 172.101) and the rules over a load: compatibility (177.848) and placards. */
+export function dangerousGoodsRoutes(db: Database, verify: TokenVerifier, rules: RulesSource): Router<ApiState> {
+  const router = new Router<ApiState>({ prefix: '/api/v1' });
+
+  securedRoute(router, verify, 'GET /api/v1/dangerous-goods', async (ctx) => {
+    const query = parse(listQuery, ctx.query, 400);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, cursorSchema);
+    const page = await listDangerousGoods(db, { search: query.search, hazardClass: query.class, packingGroup: query.packingGroup, after, limit: query.limit });
+    ctx.body = { items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null };
+  });
+
+  securedRoute(router, verify, 'GET /api/v1/dangerous-goods/by-un/:un', async (ctx) => {
+    const un = normalizeUnNumber(String(ctx.params.un));
+    if (!un) throw validationFailed([{ path: 'un', message: 'must be an identification number such as UN1203, NA1993 or ID8000' }], 400);
+    const items = await dangerousGoodsByUn(db, un);
+    if (items.length === 0) throw notFound(`${un} is not in the Hazardous Materials Table (49 CFR 172.101)`);
+    ctx.body = { unNumber: un, items };
+  });
+
+  securedRoute(router, verify, 'GET /api/v1/dangerous-goods/:id', async (ctx) => {
+    const { id } = parse(idParam, ctx.params, 400);
+    const entry = await getDangerousGood(db, id);
+    if (!entry) throw notFound();
+    ctx.body = entry;
+  });
+
+  const resolved = async (body: unknown, purpose: ResolutionPurpose): Promise<readonly ResolvedItem[]> => {
+    const load = parseLoad(body);
+    if (!load.ok) throw validationFailed(load.errors.map((error) => ({ path: error.field, message: error.message })));
+    const { catalogue } = await rules.current();
+    const resolution = resolveLoad(catalogue, load.value, purpose);
+    if (!resolution.ok) throw validationFailed(resolution.problems.map((problem) => ({ path: problem.field, message: problem.message })));
+    return resolution.items;
+  };
+
+  securedRoute(router, verify, 'POST /api/v1/dangerous-goods/check-compatibility', async (ctx) => {
+    const items = await resolved(ctx.request.body, 'segregation');
+    ctx.body = checkCompatibility(items, (await rules.current()).segregation);
+  });
+
+  securedRoute(router, verify, 'POST /api/v1/dangerous-goods/placards', async (ctx) => {
+    const query = parse(placardQuery, ctx.query, 400);
+    const items = await resolved(ctx.request.body, 'placards');
+    ctx.body = determinePlacards(items, query.regime, { domestic: query.domestic === 'true' });
+  });
+
+  return router;
+}

@@ -32,3 +32,30 @@ export async function passwordToken(username: string, options: { clientId?: stri
   if (!body.access_token) throw new Error(`no token for ${username}: ${response.status} ${body.error_description}`);
   return body.access_token;
 }
+
+/**
+ * A database of its own for a test file that changes shared data (the catalogue sync): cloned
+ * from the extension template and migrated; drop it when done.
+ */
+export async function isolatedDatabase(name: string): Promise<{ url: string; ownerUrl: string; drop(): Promise<void> }> {
+  const { default: pg } = await import('pg');
+  const { migrate } = await import('../../db/orm.js');
+  const env = testEnv();
+  const database = `${new URL(env.DATABASE_URL!).pathname.slice(1)}_${name}`;
+  const withDatabase = (url: string) => url.replace(/\/[^/]+$/, `/${database}`);
+  const owner = new pg.Client({ connectionString: env.DATABASE_OWNER_URL });
+  await owner.connect();
+  await owner.query(`CREATE DATABASE ${database} TEMPLATE safeshipper_template`);
+  await owner.end();
+  await migrate(withDatabase(env.DATABASE_OWNER_URL!));
+  return {
+    url: withDatabase(env.DATABASE_URL!),
+    ownerUrl: withDatabase(env.DATABASE_OWNER_URL!),
+    async drop() {
+      const client = new pg.Client({ connectionString: env.DATABASE_OWNER_URL });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { normalizeName, resolveItem, splitTechnicalName } from './catalogue.js';
 import type { Catalogue, CatalogueEntry, QuantityLimit } from './catalogue.js';
-import { loadSchema } from './load.js';
+import { itemQuery, loadSchema } from './load.js';
 import type { Load, LoadItem } from './load.js';
 import { checkCompatibility } from './segregation.js';
 import type { SegregationItem, SegregationRules } from './segregation.js';
@@ -122,14 +122,7 @@ function descriptionsCheck(load: Load, catalogue: Catalogue, regime: Regime): { 
       resolved.push({ item, index, entry: null });
       return;
     }
-    const r = resolveItem(catalogue, {
-      unNumber: item.unNumber,
-      packingGroup: item.packingGroup,
-      properShippingName: item.properShippingName,
-      hazardClass: item.hazardClass,
-      inhalationHazardZone: item.inhalationHazardZone,
-      variant: item.variant,
-    });
+    const r = resolveItem(catalogue, itemQuery(item, item.unNumber));
     if (!r.ok) {
       unresolved = true;
       if (r.problem.kind === 'ambiguous') {

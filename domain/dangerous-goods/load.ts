@@ -2,7 +2,7 @@
 // resolution of every item against the catalogue.
 import { z } from 'zod';
 import { normalizeUnNumber, resolveItem } from './catalogue.js';
-import type { Catalogue, CatalogueEntry, ResolutionProblem, ResolutionPurpose } from './catalogue.js';
+import type { Catalogue, CatalogueEntry, ItemQuery, ResolutionProblem, ResolutionPurpose } from './catalogue.js';
 
 export const MAX_ITEMS = 1000;
 /**
@@ -163,6 +163,18 @@ export interface LoadProblem {
 
 export type LoadResolution = { readonly ok: true; readonly items: readonly ResolvedItem[] } | { readonly ok: false; readonly problems: readonly LoadProblem[] };
 
+/** What of a declared item picks its catalogue row. */
+export function itemQuery(item: LoadItem, unNumber: string): ItemQuery {
+  return {
+    unNumber,
+    packingGroup: item.packingGroup,
+    properShippingName: item.properShippingName,
+    hazardClass: item.hazardClass,
+    inhalationHazardZone: item.inhalationHazardZone,
+    variant: item.variant,
+  };
+}
+
 /** Resolves every item; any item that cannot be resolved to exactly one entry fails the whole load. */
 export function resolveLoad(catalogue: Catalogue, load: Load, purpose: ResolutionPurpose = 'all'): LoadResolution {
   const items: ResolvedItem[] = [];
@@ -172,18 +184,7 @@ export function resolveLoad(catalogue: Catalogue, load: Load, purpose: Resolutio
       items.push({ ...item, index, entry: null, exact: true });
       return;
     }
-    const r = resolveItem(
-      catalogue,
-      {
-        unNumber: item.unNumber,
-        packingGroup: item.packingGroup,
-        properShippingName: item.properShippingName,
-        hazardClass: item.hazardClass,
-        inhalationHazardZone: item.inhalationHazardZone,
-        variant: item.variant,
-      },
-      purpose,
-    );
+    const r = resolveItem(catalogue, itemQuery(item, item.unNumber), purpose);
     if (!r.ok) {
       const field =
         r.problem.kind === 'packing-group-mismatch' ? 'packingGroup' : r.problem.kind === 'no-matching-entry' ? r.problem.field : 'unNumber';

@@ -4,7 +4,7 @@ import type { Config } from '../config/env.js';
 import type { Logger } from '../config/logger.js';
 import type { Database } from '../db/orm.js';
 import type Router from '@koa/router';
-import { tokenVerifier, type TokenVerifier } from './auth.js';
+import { tokenVerifier } from './auth.js';
 import { problemDetails } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
 import { healthRoutes } from './routes/health.js';
@@ -12,7 +12,7 @@ import { platformRoutes } from './routes/platform.js';
 import { dangerousGoodsRoutes } from './routes/dangerous-goods.js';
 import { databaseRules, type RulesSource } from './rules-source.js';
 import { jsonBody } from './middleware/json-body.js';
-import type { ApiState } from './routing.js';
+import type { ApiState, RouteDeps } from './routing.js';
 
 export interface ApiDependencies {
   config: Config;
@@ -48,7 +48,8 @@ export function createApp({ config, db, temporal, log, clock }: ApiDependencies)
   app.use(problemDetails(log));
   app.use(health.routes());
   app.use(jsonBody());
-  for (const router of apiRouters(db, verify, databaseRules(db))) {
+  const deps: RouteDeps = { db, verify, recentCallers: new Map() };
+  for (const router of apiRouters(deps, databaseRules(db))) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }
@@ -56,6 +57,6 @@ export function createApp({ config, db, temporal, log, clock }: ApiDependencies)
 }
 
 /** Every `/api/v1` router; each route in them is registered through the policy table. */
-export function apiRouters(db: Database, verify: TokenVerifier, rules: RulesSource): Array<Router<ApiState>> {
-  return [platformRoutes(db, verify), dangerousGoodsRoutes(db, verify, rules)];
+export function apiRouters(deps: RouteDeps, rules: RulesSource): Array<Router<ApiState>> {
+  return [platformRoutes(deps), dangerousGoodsRoutes(deps, rules)];
 }

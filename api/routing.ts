@@ -1,7 +1,10 @@
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
-import { allows } from '../domain/rbac.js';
+import { allows, type Requirement } from '../domain/rbac.js';
 import { ROUTE_POLICY, type PolicyRoute } from '../domain/policy.js';
+import { inTenant, type Database, type EntityManager } from '../db/orm.js';
+import { appendAudit, type AuditEntry } from '../db/audit.js';
+import { recordCaller } from '../db/users.js';
 import type { Principal, TokenVerifier } from './auth.js';
 import { forbidden } from './problem.js';
 
@@ -14,21 +17,85 @@ export interface Caller extends Principal {
   companyId: string;
 }
 
-export type Handler = (ctx: RouterContext<ApiState>, caller: Caller) => Promise<void>;
+export type AuditRecord = Omit<AuditEntry, 'companyId' | 'actorSubject' | 'actorUsername' | 'requestId'>;
+
+/** What a handler gets: the caller, and one transaction scoped to the caller's company. */
+export interface RequestContext {
+  caller: Caller;
+  em: EntityManager;
+  requestId: string;
+  audit(record: AuditRecord): Promise<void>;
+}
+
+export interface RouteDeps {
+  db: Database;
+  verify: TokenVerifier;
+  /** Callers recorded recently (subject|role|company → until), so the user row is not written on every request. */
+  recentCallers: Map<string, number>;
+  /** Runs after authentication, before the handler (rate limiting). */
+  beforeHandler?: (ctx: RouterContext<ApiState>, caller: Principal, requirement: Requirement) => Promise<void>;
+}
+
+const RECORD_EVERY_MS = 60_000;
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+function policyOf(key: string): { method: Method; path: string; requirement: Requirement } {
+  const requirement = (ROUTE_POLICY as Record<string, Requirement>)[key];
+  // A route the policy table does not declare cannot be registered: the API refuses to start.
+  if (!requirement) throw new Error(`route "${key}" is not declared in domain/policy.ts`);
+  const [method, fullPath] = key.split(' ') as [Method, string];
+  return { method, path: fullPath.replace(/^\/api\/v1/, ''), requirement };
+}
+
+async function authorise(ctx: RouterContext<ApiState>, deps: RouteDeps, requirement: Requirement): Promise<Caller> {
+  const principal = await deps.verify(ctx.get('Authorization') || undefined);
+  await deps.beforeHandler?.(ctx, principal, requirement);
+  if (!principal.companyId) throw forbidden('Your account is not linked to a company');
+  if (!allows(principal.role, requirement)) throw forbidden(`This action needs the "${requirement}" permission, which your role does not have`);
+  const caller = { ...principal, companyId: principal.companyId };
+  await remember(ctx, deps, caller);
+  return caller;
+}
+
+/** The user row is created on first sight and follows role changes; both are security events in the audit log. */
+async function remember(ctx: RouterContext<ApiState>, deps: RouteDeps, caller: Caller): Promise<void> {
+  const key = `${caller.subject}|${caller.role}|${caller.companyId}`;
+  if ((deps.recentCallers.get(key) ?? 0) > Date.now()) return;
+  await inTenant(deps.db, caller.companyId, async (em) => {
+    const record = await recordCaller(em, caller);
+    const base = { companyId: caller.companyId, actorSubject: caller.subject, actorUsername: caller.username, entityType: 'user', entityId: record.userId, requestId: ctx.state.requestId };
+    if (record.firstSeen) await appendAudit(em, { ...base, action: 'security.user_first_seen', after: { username: caller.username, role: caller.role } });
+    else if (record.roleChangedFrom !== undefined) await appendAudit(em, { ...base, action: 'security.role_changed', before: { role: record.roleChangedFrom }, after: { role: caller.role } });
+  });
+  if (deps.recentCallers.size > 50_000) deps.recentCallers.clear();
+  deps.recentCallers.set(key, Date.now() + RECORD_EVERY_MS);
+}
 
 /**
- * Registers a route under its entry in the policy table: the key is typed against the table,
- * so a route without a declared permission does not compile, and the check below is the only
- * way a handler is ever reached.
+ * Registers a route under its entry in the policy table; authentication, the permission check
+ * and the tenant transaction happen here, the only way a handler is reached. The handler's
+ * writes and its audit entries commit together, before the answer is sent.
  */
-export function securedRoute(router: Router<ApiState>, verify: TokenVerifier, key: PolicyRoute, handler: Handler): void {
-  const [method, fullPath] = key.split(' ') as [string, string];
-  const requirement = ROUTE_POLICY[key];
-  const path = fullPath.replace(/^\/api\/v1/, '');
+export function securedRoute(router: Router<ApiState>, deps: RouteDeps, key: PolicyRoute, handler: (ctx: RouterContext<ApiState>, rc: RequestContext) => Promise<void>): void {
+  const { method, path, requirement } = policyOf(key);
   router.register(path, [method], async (ctx: RouterContext<ApiState>) => {
-    const principal = await verify(ctx.get('Authorization') || undefined);
-    if (!principal.companyId) throw forbidden('Your account is not linked to a company');
-    if (!allows(principal.role, requirement)) throw forbidden(`This action needs the "${requirement}" permission, which your role does not have`);
-    await handler(ctx, { ...principal, companyId: principal.companyId });
+    const caller = await authorise(ctx, deps, requirement);
+    await inTenant(deps.db, caller.companyId, (em) =>
+      handler(ctx, {
+        caller,
+        em,
+        requestId: ctx.state.requestId,
+        audit: (record) => appendAudit(em, { ...record, companyId: caller.companyId, actorSubject: caller.subject, actorUsername: caller.username, requestId: ctx.state.requestId }),
+      }),
+    );
+  });
+}
+
+/** A route that reads no tenant data (the DG rules over a posted load): same checks, no transaction. */
+export function securedRouteWithoutTenantData(router: Router<ApiState>, deps: RouteDeps, key: PolicyRoute, handler: (ctx: RouterContext<ApiState>, caller: Caller) => Promise<void>): void {
+  const { method, path, requirement } = policyOf(key);
+  router.register(path, [method], async (ctx: RouterContext<ApiState>) => {
+    await handler(ctx, await authorise(ctx, deps, requirement));
   });
 }

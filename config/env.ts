@@ -8,6 +8,7 @@ import { z } from 'zod';
 // 0 asks the OS for a free port (tests run many servers side by side).
 const port = z.coerce.number().int().min(0).max(65535);
 const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' });
+const perMinute = (fallback: number) => z.coerce.number().int().min(1, 'must be at least 1 (requests per minute)').max(1_000_000).default(fallback);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('production'),
@@ -19,10 +20,20 @@ const schema = z.object({
   TEMPORAL_TASK_QUEUE_PREFIX: z.string().regex(/^[\w-]*$/).default(''),
   OIDC_ISSUER: z.url({ error: 'must be the Keycloak realm URL, e.g. https://id.example.com/realms/safeshipper' }),
   OIDC_AUDIENCE: z.string().min(1),
+  // The API's service account for Keycloak's admin REST API (company admins manage their users):
+  // a confidential client of the same realm, client_credentials. Needed only by user management.
+  KEYCLOAK_ADMIN_CLIENT_ID: z.string().min(1).default('safeshipper-admin-api'),
+  KEYCLOAK_ADMIN_CLIENT_SECRET: z.string().min(1).optional(),
   API_PORT: port.default(3100),
   API_HOST: z.string().default('0.0.0.0'),
   MQTT_PORT: port.default(1883),
   MQTT_HOST: z.string().default('0.0.0.0'),
+  // Rate limits: shared by every API replica through Redis when REDIS_URL is set, per process otherwise.
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  RATE_LIMIT_READ_PER_MINUTE: perMinute(600),
+  RATE_LIMIT_WRITE_PER_MINUTE: perMinute(120),
+  RATE_LIMIT_COMPUTE_PER_MINUTE: perMinute(300),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: perMinute(30),
   DATA_ENCRYPTION_KEY: z
     .string({ error: 'is required: 32 random bytes, base64 (openssl rand -base64 32)' })
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)'),

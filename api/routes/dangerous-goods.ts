@@ -1,15 +1,13 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Database } from '../../db/orm.js';
 import { dangerousGoodsByUn, getDangerousGood, listDangerousGoods } from '../../db/dangerous-goods.js';
 import { normalizeUnNumber } from '../../domain/dangerous-goods/catalogue.js';
 import { parseLoad, resolveLoad, type ResolvedItem } from '../../domain/dangerous-goods/load.js';
 import { checkCompatibility } from '../../domain/dangerous-goods/segregation.js';
 import { determinePlacards } from '../../domain/dangerous-goods/placards.js';
 import type { ResolutionPurpose } from '../../domain/dangerous-goods/catalogue.js';
-import type { TokenVerifier } from '../auth.js';
 import { notFound, validationFailed } from '../problem.js';
-import { securedRoute, type ApiState } from '../routing.js';
+import { securedRouteWithoutTenantData as route, type ApiState, type RouteDeps } from '../routing.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { parse } from '../validation.js';
 import type { RulesSource } from '../rules-source.js';
@@ -26,17 +24,18 @@ const idParam = z.strictObject({ id: z.uuid({ error: 'must be a UUID' }) });
 const placardQuery = z.strictObject({ regime: z.enum(['adg', '49cfr']), domestic: z.enum(['true', 'false']).default('true') });
 
 /** The DG catalogue (49 CFR 172.101) and the rules over a load: compatibility (177.848) and placards. */
-export function dangerousGoodsRoutes(db: Database, verify: TokenVerifier, rules: RulesSource): Router<ApiState> {
+export function dangerousGoodsRoutes(deps: RouteDeps, rules: RulesSource): Router<ApiState> {
+  const { db } = deps;
   const router = new Router<ApiState>({ prefix: '/api/v1' });
 
-  securedRoute(router, verify, 'GET /api/v1/dangerous-goods', async (ctx) => {
+  route(router, deps, 'GET /api/v1/dangerous-goods', async (ctx) => {
     const query = parse(listQuery, ctx.query, 400);
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, cursorSchema);
     const page = await listDangerousGoods(db, { search: query.search, hazardClass: query.class, packingGroup: query.packingGroup, after, limit: query.limit });
     ctx.body = { items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null };
   });
 
-  securedRoute(router, verify, 'GET /api/v1/dangerous-goods/by-un/:un', async (ctx) => {
+  route(router, deps, 'GET /api/v1/dangerous-goods/by-un/:un', async (ctx) => {
     const un = normalizeUnNumber(String(ctx.params.un));
     if (!un) throw validationFailed([{ path: 'un', message: 'must be an identification number such as UN1203, NA1993 or ID8000' }], 400);
     const items = await dangerousGoodsByUn(db, un);
@@ -44,7 +43,7 @@ export function dangerousGoodsRoutes(db: Database, verify: TokenVerifier, rules:
     ctx.body = { unNumber: un, items };
   });
 
-  securedRoute(router, verify, 'GET /api/v1/dangerous-goods/:id', async (ctx) => {
+  route(router, deps, 'GET /api/v1/dangerous-goods/:id', async (ctx) => {
     const { id } = parse(idParam, ctx.params, 400);
     const entry = await getDangerousGood(db, id);
     if (!entry) throw notFound();
@@ -60,12 +59,12 @@ export function dangerousGoodsRoutes(db: Database, verify: TokenVerifier, rules:
     return resolution.items;
   };
 
-  securedRoute(router, verify, 'POST /api/v1/dangerous-goods/check-compatibility', async (ctx) => {
+  route(router, deps, 'POST /api/v1/dangerous-goods/check-compatibility', async (ctx) => {
     const items = await resolved(ctx.request.body, 'segregation');
     ctx.body = checkCompatibility(items, (await rules.current()).segregation);
   });
 
-  securedRoute(router, verify, 'POST /api/v1/dangerous-goods/placards', async (ctx) => {
+  route(router, deps, 'POST /api/v1/dangerous-goods/placards', async (ctx) => {
     const query = parse(placardQuery, ctx.query, 400);
     const items = await resolved(ctx.request.body, 'placards');
     ctx.body = determinePlacards(items, query.regime, { domestic: query.domestic === 'true' });

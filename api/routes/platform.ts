@@ -1,11 +1,8 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Database } from '../../db/orm.js';
-import { inTenant } from '../../db/orm.js';
 import { CompanySchema } from '../../db/entities.js';
 import { geofencesNear } from '../../db/geofences.js';
-import type { TokenVerifier } from '../auth.js';
-import { securedRoute, type ApiState } from '../routing.js';
+import { securedRoute, type ApiState, type RouteDeps } from '../routing.js';
 import { parse } from '../validation.js';
 
 const nearbyQuery = z.strictObject({
@@ -15,11 +12,11 @@ const nearbyQuery = z.strictObject({
 });
 
 /** Who am I, and the first spatial read: geofences near a point. */
-export function platformRoutes(db: Database, verify: TokenVerifier): Router<ApiState> {
+export function platformRoutes(deps: RouteDeps): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/api/v1' });
 
-  securedRoute(router, verify, 'GET /api/v1/me', async (ctx, caller) => {
-    const company = await inTenant(db, caller.companyId, (em) => em.findOne(CompanySchema, { id: caller.companyId }));
+  securedRoute(router, deps, 'GET /api/v1/me', async (ctx, { caller, em }) => {
+    const company = await em.findOne(CompanySchema, { id: caller.companyId });
     ctx.body = {
       subject: caller.subject,
       username: caller.username,
@@ -29,9 +26,9 @@ export function platformRoutes(db: Database, verify: TokenVerifier): Router<ApiS
     };
   });
 
-  securedRoute(router, verify, 'GET /api/v1/geofences/nearby', async (ctx, caller) => {
+  securedRoute(router, deps, 'GET /api/v1/geofences/nearby', async (ctx, { caller, em }) => {
     const query = parse(nearbyQuery, ctx.query, 400);
-    const items = await inTenant(db, caller.companyId, (em) => geofencesNear(em, caller.companyId, { lon: query.lon, lat: query.lat }, query.radiusM));
+    const items = await geofencesNear(em, caller.companyId, { lon: query.lon, lat: query.lat }, query.radiusM);
     ctx.body = { items };
   });
 

@@ -22,6 +22,7 @@ const schema = z.object({
   SAFESHIPPER_KEYCLOAK_MANAGEMENT_PORT: port('SAFESHIPPER_KEYCLOAK_MANAGEMENT_PORT', 9100),
   SAFESHIPPER_API_PORT: port('SAFESHIPPER_API_PORT', 3100),
   SAFESHIPPER_MQTT_PORT: port('SAFESHIPPER_MQTT_PORT', 1883),
+  SAFESHIPPER_REDIS_PORT: port('SAFESHIPPER_REDIS_PORT', 56379),
   JAVA_HOME: z.string().optional(),
 });
 
@@ -42,6 +43,7 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env) {
     s.SAFESHIPPER_KEYCLOAK_MANAGEMENT_PORT,
     s.SAFESHIPPER_API_PORT,
     s.SAFESHIPPER_MQTT_PORT,
+    s.SAFESHIPPER_REDIS_PORT,
   ];
   if (new Set(ports).size !== ports.length) throw new Error(`invalid stack settings: two SAFESHIPPER_*_PORT values are equal (${ports.join(', ')})`);
   const root = resolve(s.SAFESHIPPER_STACK_DIR);
@@ -56,6 +58,7 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env) {
     keycloakManagementPort: s.SAFESHIPPER_KEYCLOAK_MANAGEMENT_PORT,
     apiPort: s.SAFESHIPPER_API_PORT,
     mqttPort: s.SAFESHIPPER_MQTT_PORT,
+    redisPort: s.SAFESHIPPER_REDIS_PORT,
     javaHome: s.JAVA_HOME,
   };
 }

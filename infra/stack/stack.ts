@@ -4,6 +4,7 @@ import type { Component, StackContext } from './component.js';
 import { keycloak, REALM } from './keycloak.js';
 import { APP_DATABASE, APP_ROLE, OWNER_ROLE, postgres } from './postgres.js';
 import { step } from './progress.js';
+import { redis } from './redis.js';
 import { loadSecrets } from './secrets.js';
 import { loadStackSettings } from './settings.js';
 import { temporal, temporalPaths } from './temporal.js';
@@ -16,7 +17,7 @@ export async function stackContext(env: NodeJS.ProcessEnv = process.env): Promis
 }
 
 export function components(ctx: StackContext): Component[] {
-  return [postgres(ctx), temporal(ctx), keycloak(ctx)];
+  return [postgres(ctx), temporal(ctx), keycloak(ctx), redis(ctx)];
 }
 
 /** The application's configuration for this local stack (what production sets in its own environment). */
@@ -36,6 +37,7 @@ export function stackEnvironment(ctx: StackContext): Record<string, string> {
     KEYCLOAK_ADMIN_PASSWORD: secrets.keycloakAdminPassword,
     API_PORT: String(s.apiPort),
     MQTT_PORT: String(s.mqttPort),
+    REDIS_URL: `redis://127.0.0.1:${s.redisPort}`,
     DATA_ENCRYPTION_KEY: secrets.dataEncryptionKey,
   };
 }

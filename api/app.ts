@@ -3,13 +3,25 @@ import type { Connection } from '@temporalio/client';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../config/logger.js';
 import type { Database } from '../db/orm.js';
-import type Router from '@koa/router';
 import { tokenVerifier } from './auth.js';
 import { problemDetails } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
 import { healthRoutes } from './routes/health.js';
 import { platformRoutes } from './routes/platform.js';
 import { dangerousGoodsRoutes } from './routes/dangerous-goods.js';
+import { companyRoutes } from './routes/company.js';
+import { adminRoutes } from './routes/admin.js';
+import { userRoutes } from './routes/users.js';
+import { keycloakAdminFromConfig, type KeycloakAdmin } from '../identity/keycloak-admin.js';
+import { resourceRoutes } from './resource.js';
+import { vehicles } from './resources/vehicles.js';
+import { drivers, trainingRecords } from './resources/drivers.js';
+import { geofences } from './resources/geofences.js';
+import { emergencyContacts } from './resources/emergency-contacts.js';
+import { consignmentItems, shipments } from './resources/shipments.js';
+import { deviceRoutes } from './resources/devices.js';
+import { FieldEncryption } from '../security/field-encryption.js';
+import Router from '@koa/router';
 import { databaseRules, type RulesSource } from './rules-source.js';
 import { jsonBody } from './middleware/json-body.js';
 import type { ApiState, RouteDeps } from './routing.js';
@@ -49,7 +61,8 @@ export function createApp({ config, db, temporal, log, clock }: ApiDependencies)
   app.use(health.routes());
   app.use(jsonBody());
   const deps: RouteDeps = { db, verify, recentCallers: new Map() };
-  for (const router of apiRouters(deps, databaseRules(db))) {
+  const identity = config.KEYCLOAK_ADMIN_CLIENT_SECRET ? keycloakAdminFromConfig(config) : undefined;
+  for (const router of apiRouters(deps, databaseRules(db), new FieldEncryption(config.DATA_ENCRYPTION_KEY), identity)) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }
@@ -57,6 +70,16 @@ export function createApp({ config, db, temporal, log, clock }: ApiDependencies)
 }
 
 /** Every `/api/v1` router; each route in them is registered through the policy table. */
-export function apiRouters(deps: RouteDeps, rules: RulesSource): Array<Router<ApiState>> {
-  return [platformRoutes(deps), dangerousGoodsRoutes(deps, rules)];
+export function apiRouters(deps: RouteDeps, rules: RulesSource, fields: FieldEncryption, identity: KeycloakAdmin | undefined): Array<Router<ApiState>> {
+  const masterData = new Router<ApiState>({ prefix: '/api/v1' });
+  resourceRoutes(masterData, deps, vehicles);
+  resourceRoutes(masterData, deps, drivers);
+  resourceRoutes(masterData, deps, trainingRecords);
+  resourceRoutes(masterData, deps, geofences);
+  resourceRoutes(masterData, deps, emergencyContacts(fields));
+  resourceRoutes(masterData, deps, shipments);
+  resourceRoutes(masterData, deps, consignmentItems);
+  deviceRoutes(masterData, deps);
+  // Fixed paths before their parameterised siblings (/geofences/nearby before /geofences/:id).
+  return [platformRoutes(deps), companyRoutes(deps), userRoutes(deps, identity), dangerousGoodsRoutes(deps, rules), masterData, adminRoutes(deps)];
 }

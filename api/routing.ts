@@ -92,6 +92,34 @@ export function securedRoute(router: Router<ApiState>, deps: RouteDeps, key: Pol
   });
 }
 
+/** What an admin route's handler gets: a platform operator, and a way to act in one company, audited there. */
+export interface PlatformContext {
+  principal: Principal;
+  requestId: string;
+  /** Runs `work` in `companyId`'s transaction and records the cross-company access in that company's audit chain. */
+  inCompany<T>(companyId: string, reason: string, work: (em: EntityManager) => Promise<T>): Promise<T>;
+}
+
+/** Admin routes for SafeShipper's own staff (realm role PLATFORM_STAFF): the only way across companies. */
+export function platformRoute(router: Router<ApiState>, deps: RouteDeps, key: PolicyRoute, handler: (ctx: RouterContext<ApiState>, pc: PlatformContext) => Promise<void>): void {
+  const { method, path, requirement } = policyOf(key);
+  if (requirement !== 'platform_staff') throw new Error(`${key} is not declared as a platform_staff route`);
+  router.register(path, [method], async (ctx: RouterContext<ApiState>) => {
+    const principal = await deps.verify(ctx.get('Authorization') || undefined);
+    await deps.beforeHandler?.(ctx, principal, requirement);
+    if (!principal.platformStaff) throw forbidden('This route is for SafeShipper platform staff');
+    await handler(ctx, {
+      principal,
+      requestId: ctx.state.requestId,
+      inCompany: (companyId, reason, work) =>
+        inTenant(deps.db, companyId, async (em) => {
+          await appendAudit(em, { companyId, actorSubject: principal.subject, actorUsername: principal.username, action: 'security.cross_company_access', entityType: 'company', entityId: companyId, after: { route: key, reason }, requestId: ctx.state.requestId });
+          return work(em);
+        }),
+    });
+  });
+}
+
 /** A route that reads no tenant data (the DG rules over a posted load): same checks, no transaction. */
 export function securedRouteWithoutTenantData(router: Router<ApiState>, deps: RouteDeps, key: PolicyRoute, handler: (ctx: RouterContext<ApiState>, caller: Caller) => Promise<void>): void {
   const { method, path, requirement } = policyOf(key);

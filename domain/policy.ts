@@ -1,17 +1,58 @@
 import type { Requirement } from './rbac.js';
 
+/** Read with any role, write with `write`: the usual shape of a master-data collection. */
+const collection = <P extends string, W extends Requirement>(path: P, write: W, read: Requirement = 'view_shipments') =>
+  ({
+    [`GET ${path}`]: read,
+    [`POST ${path}`]: write,
+    [`GET ${path}/:id`]: read,
+    [`PATCH ${path}/:id`]: write,
+    [`DELETE ${path}/:id`]: write,
+  }) as Record<`${'GET' | 'POST'} ${P}` | `${'GET' | 'PATCH' | 'DELETE'} ${P}/:id`, Requirement>;
+
 /**
- * The one policy table: every API route, as `METHOD /path` (the router's pattern), and what
- * it requires. A route missing here cannot be registered, so the API refuses to start.
+ * The one policy table: every API route, as `METHOD /path` (the router's pattern), and what it
+ * requires — a permission from the seed's role hierarchy, `authenticated` (any role), or
+ * `platform_staff` (SafeShipper's own operators, cross-company and audited). A route missing
+ * here cannot be registered, so the API refuses to start.
  */
 export const ROUTE_POLICY = {
   'GET /api/v1/me': 'authenticated',
+  'GET /api/v1/company': 'authenticated',
+  'PATCH /api/v1/company': 'manage_company',
   'GET /api/v1/geofences/nearby': 'view_shipments',
   'GET /api/v1/dangerous-goods': 'view_dangerous_goods',
   'GET /api/v1/dangerous-goods/by-un/:un': 'view_dangerous_goods',
   'GET /api/v1/dangerous-goods/:id': 'view_dangerous_goods',
   'POST /api/v1/dangerous-goods/check-compatibility': 'view_dangerous_goods',
   'POST /api/v1/dangerous-goods/placards': 'view_dangerous_goods',
+  ...collection('/api/v1/vehicles', 'manage_fleet'),
+  ...collection('/api/v1/drivers', 'manage_fleet'),
+  ...collection('/api/v1/drivers/:driverId/training-records', 'manage_fleet'),
+  ...collection('/api/v1/geofences', 'manage_fleet'),
+  ...collection('/api/v1/emergency-contacts', 'emergency_coordination'),
+  'GET /api/v1/devices': 'view_shipments',
+  'POST /api/v1/devices': 'manage_fleet',
+  'GET /api/v1/devices/:id': 'view_shipments',
+  'PATCH /api/v1/devices/:id': 'manage_fleet',
+  'DELETE /api/v1/devices/:id': 'manage_fleet',
+  'POST /api/v1/devices/:id/rotate-secret': 'manage_fleet',
+  'POST /api/v1/devices/:id/revoke': 'manage_fleet',
+  'GET /api/v1/shipments': 'view_shipments',
+  'POST /api/v1/shipments': 'create_shipments',
+  'GET /api/v1/shipments/:id': 'view_shipments',
+  'PATCH /api/v1/shipments/:id': 'create_shipments',
+  ...collection('/api/v1/shipments/:shipmentId/consignment-items', 'manage_manifests'),
+  'GET /api/v1/users': 'manage_users',
+  'POST /api/v1/users': 'manage_company',
+  'GET /api/v1/users/:id': 'manage_users',
+  'PATCH /api/v1/users/:id': 'manage_company',
+  'POST /api/v1/users/:id/disable': 'manage_company',
+  'GET /api/v1/audit-log': 'view_audit_log',
+  'GET /api/v1/audit-log/verify': 'view_audit_log',
+  'GET /api/v1/admin/companies': 'platform_staff',
+  'POST /api/v1/admin/companies': 'platform_staff',
+  'GET /api/v1/admin/companies/:companyId/shipments': 'platform_staff',
 } as const satisfies Record<string, Requirement>;
 
 export type PolicyRoute = keyof typeof ROUTE_POLICY;

@@ -18,8 +18,11 @@ const OWN_PERMISSIONS = {
 
 export type Permission = (typeof OWN_PERMISSIONS)[Role][number];
 
-/** `authenticated`: any verified caller of a company, whatever the role. */
-export type Requirement = Permission | 'authenticated';
+/**
+ * `authenticated`: any verified caller of a company, whatever the role.
+ * `platform_staff`: SafeShipper's own operators (realm role PLATFORM_STAFF), on admin routes only.
+ */
+export type Requirement = Permission | 'authenticated' | 'platform_staff';
 
 const level = (role: Role) => ROLES.indexOf(role);
 
@@ -33,6 +36,6 @@ export function highestRole(roles: readonly string[]): Role | undefined {
 }
 
 export function allows(role: Role | undefined, requirement: Requirement): boolean {
-  if (role === undefined) return false;
+  if (role === undefined || requirement === 'platform_staff') return false;
   return requirement === 'authenticated' || permissionsOf(role).has(requirement);
 }

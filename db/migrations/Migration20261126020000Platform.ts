@@ -196,5 +196,14 @@ export class Migration20261126020000Platform extends Migration {
     this.addSql(`CREATE POLICY audit_read ON audit_log FOR SELECT USING (company_id = current_company_id())`);
     this.addSql(`CREATE POLICY audit_append ON audit_log FOR INSERT WITH CHECK (company_id IS NULL OR company_id = current_company_id())`);
     this.addSql('GRANT SELECT, INSERT ON audit_log TO safeshipper_app');
+
+    // Platform staff list every company; RLS would show none, so this one read runs as the owner
+    // and is reachable only through the audited admin routes.
+    this.addSql(`
+      CREATE FUNCTION platform_companies() RETURNS TABLE (id uuid, name text, created_at timestamptz)
+      LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS
+      $$ SELECT id, name, created_at FROM companies ORDER BY name, id $$`);
+    this.addSql('REVOKE ALL ON FUNCTION platform_companies() FROM PUBLIC');
+    this.addSql('GRANT EXECUTE ON FUNCTION platform_companies() TO safeshipper_app');
   }
 }

@@ -1,6 +1,7 @@
 // Parsing and diffing a published Hazardous Materials Table against the one in use: the pure
 // half of the government DG sync (fetching and writing live in activities/ and db/).
 import { hmtRowSchema, type HmtRow } from './catalogue.js';
+import { canonicalJson } from '../canonical-json.js';
 
 export interface SourceProblem {
   readonly line: number;
@@ -65,16 +66,6 @@ export function keyRows(rows: readonly HmtRow[]): KeyedRow[] {
     seen.set(base, occurrence);
     return { key: occurrence === 1 ? base : `${base}#${occurrence}`, rowIndex, row };
   });
-}
-
-/** JSON with object keys sorted, so rows compare equal whatever order a store returns keys in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export interface CurrentRow {

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { ConsignmentItemSchema, DriverSchema, EmergencyContactSchema, ShipmentSchema, VehicleSchema, type ConsignmentItem, type Shipment } from '../../db/entities.js';
+import type { EntityManager } from '../../db/orm.js';
+import type { ResourceDefinition } from '../resource.js';
+import { validationFailed, type FieldError } from '../problem.js';
+
+const place = z.strictObject({
+  address: z.string().trim().min(1).max(500),
+  location: z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)], { error: 'must be [longitude, latitude]' }),
+});
+const reference = z.uuid({ error: 'must be a UUID' }).nullable();
+const fields = {
+  shipmentNumber: z.string().trim().toUpperCase().regex(/^[A-Z0-9][A-Z0-9-]{2,31}$/, 'must be 3–32 letters, digits or dashes'),
+  origin: place,
+  destination: place,
+  pickupAt: z.iso.datetime({ offset: true }),
+  deliverBy: z.iso.datetime({ offset: true }),
+  vehicleId: reference,
+  driverId: reference,
+  emergencyContactId: reference,
+};
+const scheduleIsOrdered = (s: { pickupAt?: string; deliverBy?: string }) => !s.pickupAt || !s.deliverBy || new Date(s.deliverBy) > new Date(s.pickupAt);
+const create = z
+  .strictObject({ ...fields, vehicleId: reference.default(null), driverId: reference.default(null), emergencyContactId: reference.default(null) })
+  .refine(scheduleIsOrdered, { path: ['deliverBy'], message: 'must be after pickupAt' });
+const update = z.strictObject(fields).partial();
+
+/** Ids in a payload must name the caller's own records: another company's id is as unknown as a made-up one. */
+async function checkReferences(em: EntityManager, input: { vehicleId?: string | null; driverId?: string | null; emergencyContactId?: string | null }): Promise<void> {
+  const errors: FieldError[] = [];
+  const checks = [
+    ['vehicleId', VehicleSchema, input.vehicleId],
+    ['driverId', DriverSchema, input.driverId],
+    ['emergencyContactId', EmergencyContactSchema, input.emergencyContactId],
+  ] as const;
+  for (const [path, schema, id] of checks) {
+    if (id && !(await em.findOne(schema as never, { id } as never))) errors.push({ path, message: 'no such record in your company' });
+  }
+  if (errors.length) throw validationFailed(errors);
+}
+
+const point = (location: [number, number]) => ({ type: 'Point' as const, coordinates: location });
+
+export const shipments: ResourceDefinition<Shipment, z.infer<typeof create>, z.infer<typeof update>, unknown> = {
+  type: 'shipment',
+  path: '/api/v1/shipments',
+  entity: ShipmentSchema,
+  createSchema: create,
+  updateSchema: update,
+  // Status changes are lifecycle transitions (Temporal workflows), never field updates: a new shipment is a DRAFT.
+  build: async (input, rc) => {
+    await checkReferences(rc.em, input);
+    return {
+      shipmentNumber: input.shipmentNumber,
+      status: 'DRAFT',
+      originAddress: input.origin.address,
+      originLocation: point(input.origin.location),
+      destinationAddress: input.destination.address,
+      destinationLocation: point(input.destination.location),
+      pickupAt: new Date(input.pickupAt),
+      deliverBy: new Date(input.deliverBy),
+      vehicleId: input.vehicleId,
+      driverId: input.driverId,
+      emergencyContactId: input.emergencyContactId,
+    };
+  },
+  apply: async (shipment, input, rc) => {
+    await checkReferences(rc.em, input);
+    if (input.shipmentNumber !== undefined) shipment.shipmentNumber = input.shipmentNumber;
+    if (input.origin) Object.assign(shipment, { originAddress: input.origin.address, originLocation: point(input.origin.location) });
+    if (input.destination) Object.assign(shipment, { destinationAddress: input.destination.address, destinationLocation: point(input.destination.location) });
+    if (input.pickupAt !== undefined) shipment.pickupAt = new Date(input.pickupAt);
+    if (input.deliverBy !== undefined) shipment.deliverBy = new Date(input.deliverBy);
+    if (input.vehicleId !== undefined) shipment.vehicleId = input.vehicleId;
+    if (input.driverId !== undefined) shipment.driverId = input.driverId;
+    if (input.emergencyContactId !== undefined) shipment.emergencyContactId = input.emergencyContactId;
+    if (shipment.deliverBy <= shipment.pickupAt) throw validationFailed([{ path: 'deliverBy', message: 'must be after pickupAt' }]);
+  },
+  view: (s) => ({
+    id: s.id,
+    shipmentNumber: s.shipmentNumber,
+    status: s.status,
+    origin: { address: s.originAddress, location: s.originLocation.coordinates },
+    destination: { address: s.destinationAddress, location: s.destinationLocation.coordinates },
+    pickupAt: s.pickupAt,
+    deliverBy: s.deliverBy,
+    vehicleId: s.vehicleId,
+    driverId: s.driverId,
+    emergencyContactId: s.emergencyContactId,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  }),
+  filters: z.object({
+    status: z.enum(['DRAFT', 'PLANNED', 'DISPATCHED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED']).optional(),
+    shipmentNumber: z.string().max(32).optional(),
+    vehicleId: z.uuid().optional(),
+  }),
+  where: (f) => ({
+    ...(f.status ? { status: f.status as Shipment['status'] } : {}),
+    ...(f.shipmentNumber ? { shipmentNumber: String(f.shipmentNumber).toUpperCase() } : {}),
+    ...(f.vehicleId ? { vehicleId: f.vehicleId as string } : {}),
+  }),
+  orders: { pickupAt: 'pickupAt', shipmentNumber: 'shipmentNumber' },
+  deletable: false,
+};
+
+const itemFields = {
+  dangerousGoodId: z.uuid({ error: 'must be the id of a dangerous-goods catalogue entry' }),
+  technicalName: z.string().trim().min(1).max(300).nullable(),
+  quantity: z.number().positive().max(200_000),
+  unit: z.enum(['kg', 'L']),
+  packages: z.number().int().min(1).max(1_000_000),
+};
+const createItem = z.strictObject({ ...itemFields, technicalName: itemFields.technicalName.default(null), packages: itemFields.packages.default(1) });
+const updateItem = z.strictObject(itemFields).partial();
+
+/** The catalogue entry must be in force, not Forbidden, and named technically where 172.203(k) asks. */
+async function checkDangerousGood(em: EntityManager, id: string, technicalName: string | null, unit: string): Promise<void> {
+  const [entry] = await em.execute<Array<{ forbidden: boolean; technical_name_required: boolean; withdrawn: boolean; physical_state: string | null; un_number: string | null; proper_shipping_name: string }>>(
+    'SELECT forbidden, technical_name_required, withdrawn_at IS NOT NULL AS withdrawn, physical_state, un_number, proper_shipping_name FROM dangerous_goods WHERE id = ?',
+    [id],
+  );
+  if (!entry || entry.withdrawn) throw validationFailed([{ path: 'dangerousGoodId', message: 'no such entry in force in the Hazardous Materials Table (49 CFR 172.101)' }]);
+  if (entry.forbidden) throw validationFailed([{ path: 'dangerousGoodId', message: `${entry.proper_shipping_name} is Forbidden for transportation (49 CFR 172.101(d)(1))` }]);
+  if (entry.technical_name_required && !technicalName) throw validationFailed([{ path: 'technicalName', message: `${entry.un_number} is a "G" entry: the technical name is required (49 CFR 172.203(k))` }]);
+  if (entry.physical_state === 'solid' && unit === 'L') throw validationFailed([{ path: 'unit', message: `${entry.un_number} ${entry.proper_shipping_name} is a solid: declare it in kg` }]);
+}
+
+export const consignmentItems: ResourceDefinition<ConsignmentItem, z.infer<typeof createItem>, z.infer<typeof updateItem>, unknown> = {
+  type: 'consignment_item',
+  path: '/api/v1/shipments/:shipmentId/consignment-items',
+  entity: ConsignmentItemSchema,
+  createSchema: createItem,
+  updateSchema: updateItem,
+  parent: { param: 'shipmentId', entity: ShipmentSchema as never, field: 'shipmentId' },
+  build: async (input, rc, params) => {
+    await checkDangerousGood(rc.em, input.dangerousGoodId, input.technicalName, input.unit);
+    return { ...input, quantity: String(input.quantity), shipmentId: params.shipmentId! };
+  },
+  apply: async (item, input, rc) => {
+    await checkDangerousGood(rc.em, input.dangerousGoodId ?? item.dangerousGoodId, input.technicalName === undefined ? item.technicalName : input.technicalName, input.unit ?? item.unit);
+    if (input.dangerousGoodId !== undefined) item.dangerousGoodId = input.dangerousGoodId;
+    if (input.technicalName !== undefined) item.technicalName = input.technicalName;
+    if (input.quantity !== undefined) item.quantity = String(input.quantity);
+    if (input.unit !== undefined) item.unit = input.unit;
+    if (input.packages !== undefined) item.packages = input.packages;
+  },
+  view: (i) => ({ id: i.id, shipmentId: i.shipmentId, dangerousGoodId: i.dangerousGoodId, technicalName: i.technicalName, quantity: Number(i.quantity), unit: i.unit, packages: i.packages, createdAt: i.createdAt, updatedAt: i.updatedAt }),
+};

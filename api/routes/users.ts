@@ -1,0 +1,119 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { ROLES } from '../../domain/rbac.js';
+import {
+  KeycloakUpstreamError,
+  KeycloakUserConflict,
+  KeycloakUserNotFound,
+  KeycloakUserRejected,
+  type CompanyUser,
+  type KeycloakAdmin,
+} from '../../identity/keycloak-admin.js';
+import { notFound, Problem, validationFailed } from '../problem.js';
+import { routeParams } from '../resource.js';
+import { securedRoute, type ApiState, type RouteDeps } from '../routing.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { parse } from '../validation.js';
+
+const createUser = z.strictObject({
+  username: z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9._-]{2,63}$/, 'must be 3–64 lower-case letters, digits, dots, dashes or underscores'),
+  email: z.email().max(254),
+  firstName: z.string().trim().min(1).max(100),
+  lastName: z.string().trim().min(1).max(100),
+  role: z.enum(ROLES),
+  temporaryPassword: z.string().min(12).max(128).optional(),
+});
+const updateUser = z.strictObject({ role: z.enum(ROLES) });
+const listQuery = z.strictObject({ search: z.string().trim().min(1).max(100).optional(), limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.string().max(100).optional() });
+
+const view = (user: CompanyUser) => ({
+  id: user.id,
+  username: user.username,
+  email: user.email ?? null,
+  firstName: user.firstName ?? null,
+  lastName: user.lastName ?? null,
+  role: user.role ?? null,
+  enabled: user.enabled,
+  requiredActions: user.requiredActions,
+  createdAt: user.createdAt ?? null,
+});
+
+/** Keycloak's answers in the API's terms: its outage is a 502, our caller's mistakes are 4xx. */
+async function keycloak<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof KeycloakUserNotFound) throw notFound();
+    if (error instanceof KeycloakUserConflict) throw new Problem(409, 'Conflict', error.field ? `That ${error.field} is already taken` : error.message);
+    if (error instanceof KeycloakUserRejected) throw validationFailed(error.errors.map((e) => ({ path: e.field ?? '(body)', message: e.message })));
+    if (error instanceof KeycloakUpstreamError) throw new Problem(502, 'Bad Gateway', 'The identity provider did not complete the request');
+    throw error;
+  }
+}
+
+/**
+ * A company's users live in Keycloak (role and company there); its admins manage them here,
+ * through Keycloak's admin API, scoped to their own company and audited. Nobody changes their
+ * own role or disables themselves, so a company cannot lock out its last admin by accident.
+ */
+export function userRoutes(deps: RouteDeps, admin: KeycloakAdmin | undefined): Router<ApiState> {
+  const router = new Router<ApiState>({ prefix: '/api/v1' });
+  const configured = (): KeycloakAdmin => {
+    if (!admin) throw new Problem(503, 'Service Unavailable', 'User management is not configured (KEYCLOAK_ADMIN_CLIENT_SECRET)');
+    return admin;
+  };
+  const notSelf = (callerSubject: string, userId: string) => {
+    if (callerSubject === userId) throw validationFailed([{ path: 'id', message: 'you cannot change your own role or access; ask another admin' }]);
+  };
+
+  securedRoute(router, deps, 'GET /api/v1/users', async (ctx, { caller }) => {
+    const query = parse(listQuery, ctx.query, 400);
+    const first = query.cursor === undefined ? 0 : decodeCursor(query.cursor, z.strictObject({ first: z.number().int().min(0) })).first;
+    const page = await keycloak(() => configured().listUsers(caller.companyId, { first, max: query.limit, ...(query.search ? { search: query.search } : {}) }));
+    const next = first + page.users.length;
+    ctx.body = { items: page.users.map(view), total: page.total, nextCursor: next < page.total ? encodeCursor({ first: next }) : null };
+  });
+
+  securedRoute(router, deps, 'POST /api/v1/users', async (ctx, rc) => {
+    const input = parse(createUser, ctx.request.body);
+    const id = await keycloak(() =>
+      configured().createUser(rc.caller.companyId, {
+        username: input.username,
+        email: input.email,
+        firstName: input.firstName,
+        lastName: input.lastName,
+        role: input.role,
+        ...(input.temporaryPassword ? { password: { value: input.temporaryPassword, temporary: true } } : {}),
+      }),
+    );
+    const user = await keycloak(() => configured().getUser(rc.caller.companyId, id));
+    await rc.audit({ action: 'create', entityType: 'user', entityId: id, after: view(user) });
+    ctx.status = 201;
+    ctx.set('Location', `${ctx.path}/${id}`);
+    ctx.body = view(user);
+  });
+
+  securedRoute(router, deps, 'GET /api/v1/users/:id', async (ctx, { caller }) => {
+    const { id } = routeParams(ctx);
+    ctx.body = view(await keycloak(() => configured().getUser(caller.companyId, id!)));
+  });
+
+  securedRoute(router, deps, 'PATCH /api/v1/users/:id', async (ctx, rc) => {
+    const { id } = routeParams(ctx);
+    const input = parse(updateUser, ctx.request.body);
+    notSelf(rc.caller.subject, id!);
+    const change = await keycloak(() => configured().changeRole(rc.caller.companyId, id!, input.role));
+    await rc.audit({ action: 'security.role_changed', entityType: 'user', entityId: id, before: { role: change.before ?? null }, after: { role: change.after } });
+    ctx.body = view(await keycloak(() => configured().getUser(rc.caller.companyId, id!)));
+  });
+
+  securedRoute(router, deps, 'POST /api/v1/users/:id/disable', async (ctx, rc) => {
+    const { id } = routeParams(ctx);
+    notSelf(rc.caller.subject, id!);
+    const change = await keycloak(() => configured().disableUser(rc.caller.companyId, id!));
+    await rc.audit({ action: 'security.user_disabled', entityType: 'user', entityId: id, before: { enabled: change.wasEnabled }, after: { enabled: false } });
+    ctx.body = view(await keycloak(() => configured().getUser(rc.caller.companyId, id!)));
+  });
+
+  return router;
+}

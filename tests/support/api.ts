@@ -1,0 +1,46 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Connection } from '@temporalio/client';
+import { createApp } from '../../api/app.js';
+import type { Database } from '../../db/orm.js';
+import { passwordToken, silentLog, testConfig, testDatabase } from './stack.js';
+
+export interface TestApi {
+  base: string;
+  db: Database;
+  /** A real token per demo user, fetched once. */
+  token(username: string): Promise<string>;
+  call(username: string, method: string, path: string, options?: { body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** The API app on an ephemeral port with the test database and real Keycloak tokens. */
+export async function startTestApi(): Promise<TestApi> {
+  const config = testConfig();
+  const db = await testDatabase();
+  const temporal = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+  const server: Server = createApp({ config, db, temporal, log: silentLog }).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const tokens = new Map<string, Promise<string>>();
+  const token = (username: string) => {
+    if (!tokens.has(username)) tokens.set(username, passwordToken(username));
+    return tokens.get(username)!;
+  };
+  return {
+    base,
+    db,
+    token,
+    async call(username, method, path, options = {}) {
+      const headers: Record<string, string> = { Authorization: `Bearer ${await token(username)}`, ...options.headers };
+      if (options.body !== undefined) headers['Content-Type'] ??= 'application/json';
+      return fetch(`${base}${path}`, { method, headers, ...(options.body !== undefined ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) } : {}) });
+    },
+    async close() {
+      await new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections();
+      await temporal.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { ROUTE_POLICY } from '../../domain/policy.js';
+import { startTestApi, type TestApi } from '../support/api.js';
+import { ACME, testEnv } from '../support/stack.js';
+
+const run = Date.now().toString(36);
+
+describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () => {
+  let api: TestApi;
+  const acme: Record<string, string> = {};
+
+  const create = async (username: string, path: string, body: unknown) => {
+    const response = await api.call(username, 'POST', path, { body });
+    if (response.status !== 201) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { id: string }).id;
+  };
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    acme.id = await create('acme-admin', '/api/v1/vehicles', { registration: `AC${run.slice(-6)}`.toUpperCase(), vehicleType: 'RIGID', capacityKg: 8000 });
+    acme.driverId = await create('acme-admin', '/api/v1/drivers', { fullName: 'Ada Acme', dgLicenceNumber: `DG-${run}`, dgLicenceClass: 'HC', dgLicenceExpiresOn: '2027-06-30' });
+    acme.trainingId = await create('acme-admin', `/api/v1/drivers/${acme.driverId}/training-records`, { course: 'DG awareness', completedOn: '2026-01-10', expiresOn: '2028-01-10' });
+    acme.geofenceId = await create('acme-admin', '/api/v1/geofences', { name: 'Acme yard', kind: 'DEPOT', area: { type: 'Circle', center: [144.8, -37.8], radiusM: 300 } });
+    acme.contactId = await create('acme-admin', '/api/v1/emergency-contacts', { name: 'Acme 24h', available24h: true, phone: '+61 3 9000 1111' });
+    acme.deviceId = await create('acme-admin', '/api/v1/devices', { name: 'Acme tracker', mqttUsername: `acme-t-${run}` });
+    acme.shipmentId = await create('acme-admin', '/api/v1/shipments', {
+      shipmentNumber: `AC-${run}`.toUpperCase(),
+      origin: { address: 'A', location: [144.9, -37.8] },
+      destination: { address: 'B', location: [145.0, -37.9] },
+      pickupAt: '2026-12-03T08:00:00Z',
+      deliverBy: '2026-12-03T12:00:00Z',
+      vehicleId: acme.id,
+      driverId: acme.driverId,
+      emergencyContactId: acme.contactId,
+    });
+    const [dg] = (await api.call('acme-admin', 'GET', '/api/v1/dangerous-goods/by-un/UN1203').then((r) => r.json()) as { items: Array<{ id: string }> }).items;
+    acme.itemId = await create('acme-admin', `/api/v1/shipments/${acme.shipmentId}/consignment-items`, { dangerousGoodId: dg!.id, quantity: 500, unit: 'L' });
+    const me = (await (await api.call('acme-viewer', 'GET', '/api/v1/me')).json()) as { subject: string };
+    acme.userId = me.subject;
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  /** Which Acme id each route parameter takes: `:id` means the collection's own item. */
+  const idFor = (pattern: string, param: string): string | undefined => {
+    if (param === 'driverId') return acme.driverId;
+    if (param === 'shipmentId') return acme.shipmentId;
+    if (param !== 'id') return undefined;
+    const collection = /\/api\/v1\/([a-z-]+)(?:\/:\w+\/([a-z-]+))?\/:id/.exec(pattern);
+    const name = collection?.[2] ?? collection?.[1];
+    return { vehicles: acme.id, drivers: acme.driverId, 'training-records': acme.trainingId, geofences: acme.geofenceId, 'emergency-contacts': acme.contactId, devices: acme.deviceId, shipments: acme.shipmentId, 'consignment-items': acme.itemId, users: acme.userId }[name ?? ''];
+  };
+
+  it('every route that takes an Acme id answers Boreal 404 (never 403, never the data)', async () => {
+    const answers: string[] = [];
+    let checked = 0;
+    for (const route of Object.keys(ROUTE_POLICY)) {
+      const [method, pattern] = route.split(' ') as [string, string];
+      if (!pattern.includes(':') || pattern.startsWith('/api/v1/admin') || pattern.includes('dangerous-goods')) continue;
+      const path = pattern.replace(/:(\w+)/g, (_, param: string) => idFor(pattern, param) ?? 'missing');
+      const body = method === 'PATCH' ? (pattern.startsWith('/api/v1/users') ? { role: 'VIEWER' } : { name: 'hijack' }) : method === 'POST' ? {} : undefined;
+      const response = await api.call('boreal-admin', method, path, { ...(body ? { body } : {}), headers: { 'If-Match': '"v1"' } });
+      // The problem's `instance` echoes the path the caller sent; nothing else may carry an Acme id.
+      const { instance: _echo, ...answer } = (await response.json()) as Record<string, unknown>;
+      const text = JSON.stringify(answer);
+      checked += 1;
+      if (response.status !== 404 || Object.values(acme).some((id) => text.includes(id))) answers.push(`${route}: ${response.status} ${text.slice(0, 160)}`);
+    }
+    expect(answers).toEqual([]);
+    expect(checked).toBeGreaterThanOrEqual(25);
+    // Nothing changed on Acme's side.
+    expect(await (await api.call('acme-admin', 'GET', `/api/v1/vehicles/${acme.id}`)).json()).toMatchObject({ status: 'ACTIVE' });
+    expect((await api.call('acme-admin', 'GET', `/api/v1/devices/${acme.deviceId}`)).status).toBe(200);
+  });
+
+  it('list endpoints never include a foreign row', async () => {
+    for (const path of ['/api/v1/vehicles', '/api/v1/drivers', '/api/v1/geofences', '/api/v1/emergency-contacts', '/api/v1/devices', '/api/v1/shipments', '/api/v1/audit-log', '/api/v1/users']) {
+      const response = await api.call('boreal-admin', 'GET', `${path}?limit=100`);
+      expect([path, response.status]).toEqual([path, 200]);
+      const text = await response.text();
+      for (const id of Object.values(acme)) expect([path, text.includes(id)]).toEqual([path, false]);
+    }
+  });
+
+  it('foreign ids inside payloads are refused with 422 naming the field, and nothing is written', async () => {
+    const shipment = await api.call('boreal-operator', 'POST', '/api/v1/shipments', {
+      body: {
+        shipmentNumber: `BO-${run}`.toUpperCase(),
+        origin: { address: 'A', location: [145.2, -37.99] },
+        destination: { address: 'B', location: [145.0, -37.9] },
+        pickupAt: '2026-12-03T08:00:00Z',
+        deliverBy: '2026-12-03T12:00:00Z',
+        vehicleId: acme.id,
+        driverId: acme.driverId,
+        emergencyContactId: acme.contactId,
+      },
+    });
+    expect(shipment.status).toBe(422);
+    expect(((await shipment.json()) as { errors: Array<{ path: string }> }).errors.map((error) => error.path)).toEqual(['vehicleId', 'driverId', 'emergencyContactId']);
+    const device = await api.call('boreal-manager', 'POST', '/api/v1/devices', { body: { name: 'x', mqttUsername: `boreal-x-${run}`, vehicleId: acme.id } });
+    expect(device.status).toBe(422);
+    const item = await api.call('boreal-operator', 'POST', `/api/v1/shipments/${acme.shipmentId}/consignment-items`, { body: { dangerousGoodId: acme.id, quantity: 1, unit: 'kg' } });
+    expect(item.status).toBe(404);
+    const owner = new pg.Client({ connectionString: testEnv().DATABASE_OWNER_URL });
+    await owner.connect();
+    const written = await owner.query(`SELECT (SELECT count(*) FROM shipments WHERE shipment_number = $1)::int AS shipments, (SELECT count(*) FROM devices WHERE mqtt_username = $2)::int AS devices`, [`BO-${run}`.toUpperCase(), `boreal-x-${run}`]);
+    await owner.end();
+    expect(written.rows[0]).toEqual({ shipments: 0, devices: 0 });
+  });
+
+  it('row-level security, proven: the app role without a company set sees no tenant row at all; with Acme set, only Acme rows', async () => {
+    const tables = ['companies', 'users', 'vehicles', 'drivers', 'driver_training_records', 'geofences', 'emergency_contacts', 'devices', 'shipments', 'consignment_items', 'audit_log', 'idempotency_keys', 'telemetry_points'];
+    const app = new pg.Client({ connectionString: testEnv().DATABASE_URL });
+    await app.connect();
+    try {
+      const owner = new pg.Client({ connectionString: testEnv().DATABASE_OWNER_URL });
+      await owner.connect();
+      for (const table of tables) {
+        const column = table === 'companies' ? 'id' : 'company_id';
+        const total = (await owner.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE ${column} <> $1)::int AS foreign FROM ${table}`, [ACME])).rows[0] as { n: number; foreign: number };
+        const unset = (await app.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n as number;
+        expect([table, unset]).toEqual([table, 0]);
+        await app.query('BEGIN');
+        await app.query(`SELECT set_config('app.current_company_id', $1, true)`, [ACME]);
+        const scoped = (await app.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE ${column} <> $1)::int AS foreign FROM ${table}`, [ACME])).rows[0] as { n: number; foreign: number };
+        await app.query('COMMIT');
+        expect([table, scoped.foreign]).toEqual([table, 0]);
+        expect([table, scoped.n]).toEqual([table, total.n - total.foreign]);
+      }
+      await owner.end();
+      // And the app role cannot switch RLS off or claim to be the owner.
+      await expect(app.query('ALTER TABLE vehicles DISABLE ROW LEVEL SECURITY')).rejects.toThrow(/must be owner/);
+      await expect(app.query('SET ROLE safeshipper_owner')).rejects.toThrow(/permission denied/);
+    } finally {
+      await app.end();
+    }
+  });
+});

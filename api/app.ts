@@ -24,6 +24,7 @@ import { FieldEncryption } from '../security/field-encryption.js';
 import Router from '@koa/router';
 import { databaseRules, type RulesSource } from './rules-source.js';
 import { jsonBody } from './middleware/json-body.js';
+import { authFailureLimit, limitsFromConfig, perUserLimit, rateLimiter, type RateLimiter } from './middleware/rate-limit.js';
 import type { ApiState, RouteDeps } from './routing.js';
 
 export interface ApiDependencies {
@@ -33,12 +34,15 @@ export interface ApiDependencies {
   log: Logger;
   /** Only tests move the verifier's clock (to present a real token after its expiry). */
   clock?: () => Date;
+  /** startApi passes the Redis-backed limiter and closes it; by default a fresh in-memory one, so tests never share budgets. */
+  limiter?: RateLimiter;
 }
 
 /** The composition root of the HTTP edge. */
-export function createApp({ config, db, temporal, log, clock }: ApiDependencies): Koa<ApiState> {
+export function createApp({ config, db, temporal, log, clock, limiter = rateLimiter({ limits: limitsFromConfig(config) }) }: ApiDependencies): Koa<ApiState> {
   const app = new Koa<ApiState>();
-  app.proxy = true;
+  app.proxy = config.TRUST_PROXY;
+  app.maxIpsCount = 1;
   const verify = tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, ...(clock ? { now: clock } : {}) });
   const jwksUrl = `${config.OIDC_ISSUER}/protocol/openid-connect/certs`;
 
@@ -59,8 +63,9 @@ export function createApp({ config, db, temporal, log, clock }: ApiDependencies)
   app.use(requestId(log));
   app.use(problemDetails(log));
   app.use(health.routes());
+  app.use(authFailureLimit(limiter));
   app.use(jsonBody());
-  const deps: RouteDeps = { db, verify, recentCallers: new Map() };
+  const deps: RouteDeps = { db, verify, recentCallers: new Map(), beforeHandler: perUserLimit(limiter) };
   const identity = config.KEYCLOAK_ADMIN_CLIENT_SECRET ? keycloakAdminFromConfig(config) : undefined;
   for (const router of apiRouters(deps, databaseRules(db), new FieldEncryption(config.DATA_ENCRYPTION_KEY), identity)) {
     app.use(router.routes());

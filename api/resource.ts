@@ -60,7 +60,7 @@ function versionFromIfMatch(header: string): number {
   return Number(match[1]);
 }
 
-const listQuery = z.object({
+export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(500).optional(),
   order: z.string().regex(/^-?[a-zA-Z]+$/).default('-createdAt'),

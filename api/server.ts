@@ -4,6 +4,7 @@ import type { Config } from '../config/env.js';
 import type { Logger } from '../config/logger.js';
 import type { Database } from '../db/orm.js';
 import { createApp } from './app.js';
+import { rateLimiterFromConfig } from './middleware/rate-limit.js';
 
 export interface RunningApi {
   server: Server;
@@ -14,12 +15,19 @@ export interface RunningApi {
 /** Starts the API; Temporal is connected lazily so the API answers (and reports not-ready) while Temporal is down. */
 export async function startApi(config: Config, db: Database, log: Logger): Promise<RunningApi> {
   const temporal = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
-  const app = createApp({ config, db, temporal, log });
+  const limiter = rateLimiterFromConfig(config, log);
+  const app = createApp({ config, db, temporal, log, limiter });
   const server = app.listen(config.API_PORT, config.API_HOST);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (error) {
+    await limiter.close();
+    await temporal.close();
+    throw error;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.API_PORT;
   log.info({ port }, 'api listening');
@@ -30,6 +38,7 @@ export async function startApi(config: Config, db: Database, log: Logger): Promi
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await temporal.close();
+      await limiter.close();
     },
   };
 }

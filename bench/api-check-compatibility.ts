@@ -13,7 +13,7 @@ const env: Record<string, string> = Object.fromEntries(
     .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
 );
 const port = 3190;
-const api = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts', 'api'], { env: { ...process.env, ...env, API_PORT: String(port), API_HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, stdio: 'inherit' });
+const api = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts', 'api'], { env: { ...process.env, ...env, API_PORT: String(port), API_HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_READ_PER_MINUTE: '1000000', RATE_LIMIT_COMPUTE_PER_MINUTE: '1000000', RATE_LIMIT_KEY_PREFIX: `bench:${Date.now()}` }, stdio: 'inherit' });
 
 async function waitForApi(): Promise<void> {
   for (let i = 0; i < 100; i += 1) {

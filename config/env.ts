@@ -29,11 +29,16 @@ const schema = z.object({
   MQTT_PORT: port.default(1883),
   MQTT_HOST: z.string().default('0.0.0.0'),
   // Rate limits: shared by every API replica through Redis when REDIS_URL is set, per process otherwise.
+  // Behind exactly one trusted reverse proxy, take the client address from its X-Forwarded-For; never otherwise
+  // (a spoofed header would give an attacker a fresh per-IP budget, or lock out someone else's address).
+  TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   RATE_LIMIT_READ_PER_MINUTE: perMinute(600),
   RATE_LIMIT_WRITE_PER_MINUTE: perMinute(120),
   RATE_LIMIT_COMPUTE_PER_MINUTE: perMinute(300),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: perMinute(30),
+  // Namespaces the counters in Redis (environments sharing one Redis; tests use one per run).
+  RATE_LIMIT_KEY_PREFIX: z.string().regex(/^[\w:.-]{1,100}$/, 'must be 1–100 letters, digits, _ : . -').default('safeshipper:ratelimit'),
   DATA_ENCRYPTION_KEY: z
     .string({ error: 'is required: 32 random bytes, base64 (openssl rand -base64 32)' })
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)'),

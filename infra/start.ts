@@ -1,6 +1,6 @@
 import { DEMO_COMPANIES } from '../db/seed.js';
 import { explainStartupError, startServices } from '../services/run.js';
-import { telemetryTopic } from '../ingest/telemetry-message.js';
+import { telemetryTopic } from '../domain/telemetry-topics.js';
 import { prepareDatabase } from './dev-data.js';
 import { report, step, StackError } from './stack/progress.js';
 import { stackContext, up } from './stack/stack.js';

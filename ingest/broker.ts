@@ -7,7 +7,8 @@ import { deviceCredentials, type DeviceCredentials } from '../db/devices.js';
 import { commitTelemetry, type TelemetryPoint } from '../db/telemetry.js';
 import { verifyDeviceSecret } from '../security/device-secrets.js';
 import { Batcher } from './batcher.js';
-import { commandsTopic, decodeTelemetry, telemetryTopic } from './telemetry-message.js';
+import { decodeTelemetry } from './telemetry-message.js';
+import { commandsTopic, telemetryTopic } from '../domain/telemetry-topics.js';
 
 export interface RunningIngest {
   port: number;

@@ -1,9 +1,5 @@
 import { z } from 'zod';
 
-/** Topics are per device: a device may publish only under its own MQTT username. */
-export const telemetryTopic = (username: string) => `safeshipper/v1/devices/${username}/telemetry`;
-export const commandsTopic = (username: string) => `safeshipper/v1/devices/${username}/commands`;
-
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /** One telemetry point as devices send it (JSON). Unknown fields are refused, not silently kept. */

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { DeviceSchema, VehicleSchema, type Device } from '../../db/entities.js';
 import { hashDeviceSecret, newDeviceSecret } from '../../security/device-secrets.js';
-import { telemetryTopic } from '../../ingest/telemetry-message.js';
+import { telemetryTopic } from '../../domain/telemetry-topics.js';
 import { notFound, validationFailed } from '../problem.js';
 import { etag, resourceRoutes, routeParams, type ResourceDefinition } from '../resource.js';
 import { securedRoute, type ApiState, type RequestContext, type RouteDeps } from '../routing.js';
@@ -110,3 +110,24 @@ export function deviceRoutes(router: Router<ApiState>, deps: RouteDeps): void {
     ctx.body = view(device);
   });
 }
+
+/** For the OpenAPI contract (api/openapi.ts): the create body, the generic routes' definition, and what the views answer as JSON. */
+export { create as createDevice, definition as deviceResource };
+export const deviceView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  mqttUsername: z.string(),
+  vehicleId: z.uuid().nullable(),
+  status: z.enum(['ACTIVE', 'REVOKED']),
+  revokedAt: z.iso.datetime().nullable(),
+  secretRotatedAt: z.iso.datetime().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export const deviceIssuedView = deviceView.extend({
+  mqtt: z.object({
+    username: z.string(),
+    secret: z.string().describe('The MQTT password: shown in this response only, never again'),
+    topic: z.string().describe('The topic the device publishes its telemetry to'),
+  }),
+});

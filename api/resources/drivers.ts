@@ -62,3 +62,24 @@ export const trainingRecords: ResourceDefinition<TrainingRecord, z.infer<typeof 
   view: (t) => ({ id: t.id, driverId: t.driverId, course: t.course, completedOn: t.completedOn, expiresOn: t.expiresOn, createdAt: t.createdAt, updatedAt: t.updatedAt }),
   orders: { expiresOn: 'expiresOn' },
 };
+
+/** What `view` answers, as JSON (dates as ISO strings): the response schemas of the OpenAPI contract (api/openapi.ts). */
+export const driverView = z.object({
+  id: z.uuid(),
+  fullName: z.string(),
+  phone: z.string().nullable(),
+  dgLicenceNumber: z.string(),
+  dgLicenceClass: z.string(),
+  dgLicenceExpiresOn: z.iso.date(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export const trainingRecordView = z.object({
+  id: z.uuid(),
+  driverId: z.uuid(),
+  course: z.string(),
+  completedOn: z.iso.date(),
+  expiresOn: z.iso.date(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});

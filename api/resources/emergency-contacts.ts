@@ -41,3 +41,15 @@ export function emergencyContacts(crypto: FieldEncryption): ResourceDefinition<E
     orders: { name: 'name' },
   };
 }
+
+/** What `view` answers, as JSON (decrypted; dates as ISO strings): the response schema of the OpenAPI contract (api/openapi.ts). */
+export const emergencyContactView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  available24h: z.boolean(),
+  phone: z.string(),
+  email: z.string().nullable(),
+  details: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});

@@ -68,3 +68,16 @@ export const geofences: ResourceDefinition<Geofence, z.infer<typeof create>, z.i
   where: (f) => (f.kind ? { kind: f.kind as Geofence['kind'] } : {}),
   orders: { name: 'name' },
 };
+
+/** What `view` answers, as JSON (dates as ISO strings): the response schema of the OpenAPI contract (api/openapi.ts). A circle comes back as drawn. */
+export const geofenceView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  kind: fields.kind,
+  area: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('Polygon'), coordinates: z.array(z.array(z.tuple([z.number(), z.number()]))) }),
+    z.object({ type: z.literal('Circle'), center: z.tuple([z.number(), z.number()]), radiusM: z.number() }),
+  ]),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});

@@ -147,3 +147,31 @@ export const consignmentItems: ResourceDefinition<ConsignmentItem, z.infer<typeo
   },
   view: (i) => ({ id: i.id, shipmentId: i.shipmentId, dangerousGoodId: i.dangerousGoodId, technicalName: i.technicalName, quantity: Number(i.quantity), unit: i.unit, packages: i.packages, createdAt: i.createdAt, updatedAt: i.updatedAt }),
 };
+
+/** What the views answer, as JSON (dates as ISO strings): the response schemas of the OpenAPI contract (api/openapi.ts). */
+const placeView = z.object({ address: z.string(), location: z.tuple([z.number(), z.number()]).describe('[longitude, latitude]') });
+export const shipmentView = z.object({
+  id: z.uuid(),
+  shipmentNumber: z.string(),
+  status: z.enum(['DRAFT', 'PLANNED', 'DISPATCHED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED'] satisfies Shipment['status'][]),
+  origin: placeView,
+  destination: placeView,
+  pickupAt: z.iso.datetime(),
+  deliverBy: z.iso.datetime(),
+  vehicleId: z.uuid().nullable(),
+  driverId: z.uuid().nullable(),
+  emergencyContactId: z.uuid().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export const consignmentItemView = z.object({
+  id: z.uuid(),
+  shipmentId: z.uuid(),
+  dangerousGoodId: z.uuid(),
+  technicalName: z.string().nullable(),
+  quantity: z.number(),
+  unit: itemFields.unit,
+  packages: z.number().int(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});

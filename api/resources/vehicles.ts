@@ -39,3 +39,16 @@ export const vehicles: ResourceDefinition<Vehicle, z.infer<typeof create>, z.inf
   where: (f) => ({ ...(f.status ? { status: f.status as Vehicle['status'] } : {}), ...(f.vehicleType ? { vehicleType: f.vehicleType as Vehicle['vehicleType'] } : {}) }),
   orders: { registration: 'registration' },
 };
+
+/** What `view` answers, as JSON (dates as ISO strings): the response schema of the OpenAPI contract (api/openapi.ts). */
+export const vehicleView = z.object({
+  id: z.uuid(),
+  registration: z.string(),
+  vehicleType: fields.vehicleType,
+  capacityKg: z.number().int(),
+  status: fields.status,
+  placardHolders: z.number().int(),
+  inspectionExpiresOn: z.iso.date().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});

@@ -9,8 +9,8 @@ import { routeParams } from '../resource.js';
 import { parse } from '../validation.js';
 import { shipments } from '../resources/shipments.js';
 
-const createCompany = z.strictObject({ name: z.string().trim().min(1).max(200) });
-const reason = z.strictObject({ reason: z.string().trim().min(3).max(500), limit: z.coerce.number().int().min(1).max(100).default(25) });
+export const createCompany = z.strictObject({ name: z.string().trim().min(1).max(200) });
+export const reason = z.strictObject({ reason: z.string().trim().min(3).max(500), limit: z.coerce.number().int().min(1).max(100).default(25) });
 
 /**
  * SafeShipper staff: onboard companies, and look into one company when support needs it — each

@@ -3,13 +3,12 @@ import { z } from 'zod';
 import { CompanySchema } from '../../db/entities.js';
 import { verifyAuditChain } from '../../db/audit.js';
 import { notFound } from '../problem.js';
-import { etag } from '../resource.js';
 import { securedRoute, type ApiState, type RouteDeps } from '../routing.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { parse } from '../validation.js';
 
-const updateCompany = z.strictObject({ name: z.string().trim().min(1).max(200) });
-const auditQuery = z.strictObject({
+export const updateCompany = z.strictObject({ name: z.string().trim().min(1).max(200) });
+export const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
   entityType: z.string().max(64).optional(),

@@ -12,7 +12,7 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { parse } from '../validation.js';
 import type { RulesSource } from '../rules-source.js';
 
-const listQuery = z.strictObject({
+export const listQuery = z.strictObject({
   search: z.string().trim().min(1).max(200).optional(),
   class: z.string().regex(/^(1(\.[1-6])?|2(\.[1-3])?|3|4(\.[1-3])?|5(\.[12])?|6(\.[12])?|7|8|9)$/, 'must be a class (1–9) or a division such as 6.1').optional(),
   packingGroup: z.enum(['I', 'II', 'III']).optional(),
@@ -21,7 +21,7 @@ const listQuery = z.strictObject({
 });
 const cursorSchema = z.strictObject({ name: z.string(), id: z.uuid() });
 const idParam = z.strictObject({ id: z.uuid({ error: 'must be a UUID' }) });
-const placardQuery = z.strictObject({ regime: z.enum(['adg', '49cfr']), domestic: z.enum(['true', 'false']).default('true') });
+export const placardQuery = z.strictObject({ regime: z.enum(['adg', '49cfr']), domestic: z.enum(['true', 'false']).default('true') });
 
 /** The DG catalogue (49 CFR 172.101) and the rules over a load: compatibility (177.848) and placards. */
 export function dangerousGoodsRoutes(deps: RouteDeps, rules: RulesSource): Router<ApiState> {

@@ -5,7 +5,7 @@ import { geofencesNear } from '../../db/geofences.js';
 import { securedRoute, type ApiState, type RouteDeps } from '../routing.js';
 import { parse } from '../validation.js';
 
-const nearbyQuery = z.strictObject({
+export const nearbyQuery = z.strictObject({
   lon: z.coerce.number().min(-180).max(180),
   lat: z.coerce.number().min(-90).max(90),
   radiusM: z.coerce.number().positive().max(100_000).default(1000),

@@ -15,7 +15,7 @@ import { securedRoute, type ApiState, type RouteDeps } from '../routing.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { parse } from '../validation.js';
 
-const createUser = z.strictObject({
+export const createUser = z.strictObject({
   username: z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9._-]{2,63}$/, 'must be 3–64 lower-case letters, digits, dots, dashes or underscores'),
   email: z.email().max(254),
   firstName: z.string().trim().min(1).max(100),
@@ -23,8 +23,8 @@ const createUser = z.strictObject({
   role: z.enum(ROLES),
   temporaryPassword: z.string().min(12).max(128).optional(),
 });
-const updateUser = z.strictObject({ role: z.enum(ROLES) });
-const listQuery = z.strictObject({ search: z.string().trim().min(1).max(100).optional(), limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.string().max(100).optional() });
+export const updateUser = z.strictObject({ role: z.enum(ROLES) });
+export const listQuery = z.strictObject({ search: z.string().trim().min(1).max(100).optional(), limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.string().max(100).optional() });
 
 const view = (user: CompanyUser) => ({
   id: user.id,
@@ -117,3 +117,16 @@ export function userRoutes(deps: RouteDeps, admin: KeycloakAdmin | undefined): R
 
   return router;
 }
+
+/** What `view` answers, as JSON (dates as ISO strings): the response schema of the OpenAPI contract (api/openapi.ts). */
+export const userView = z.object({
+  id: z.string().describe('The Keycloak user id'),
+  username: z.string(),
+  email: z.string().nullable(),
+  firstName: z.string().nullable(),
+  lastName: z.string().nullable(),
+  role: z.enum(ROLES).nullable(),
+  enabled: z.boolean(),
+  requiredActions: z.array(z.string()),
+  createdAt: z.iso.datetime().nullable(),
+});

@@ -35,6 +35,8 @@ export function stackEnvironment(ctx: StackContext): Record<string, string> {
     OIDC_ISSUER: `http://localhost:${s.keycloakPort}/realms/${REALM}`,
     OIDC_AUDIENCE: 'safeshipper-api',
     KEYCLOAK_ADMIN_PASSWORD: secrets.keycloakAdminPassword,
+    // The realm's dev-only service-account secret for the admin REST API (infra/keycloak); production sets its own.
+    KEYCLOAK_ADMIN_CLIENT_SECRET: 'dev-only-admin-api-secret-change-me',
     API_PORT: String(s.apiPort),
     MQTT_PORT: String(s.mqttPort),
     REDIS_URL: `redis://127.0.0.1:${s.redisPort}`,

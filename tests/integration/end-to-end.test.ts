@@ -8,7 +8,7 @@ import { FieldEncryption } from '../../security/field-encryption.js';
 import { Connection } from '@temporalio/client';
 import { ROUTE_POLICY } from '../../domain/policy.js';
 import { DEMO_DEVICE } from '../../db/seed.js';
-import { telemetryTopic } from '../../ingest/telemetry-message.js';
+import { telemetryTopic } from '../../domain/telemetry-topics.js';
 import { startServices, type RunningServices } from '../../services/run.js';
 import { passwordToken, silentLog, testConfig, testDatabase, testEnv } from '../support/stack.js';
 

@@ -34,6 +34,7 @@ export default async function setup(project: TestProject) {
     DATABASE_URL: withDatabase(stackEnv.DATABASE_URL!),
     DATABASE_OWNER_URL: withDatabase(stackEnv.DATABASE_OWNER_URL!),
     TEMPORAL_TASK_QUEUE_PREFIX: `test-${runId}-`,
+    RATE_LIMIT_KEY_PREFIX: `safeshipper-test:${runId}`,
     TEST_DEVICE_SECRET: randomBytes(18).toString('base64url'),
   };
   await migrate(env.DATABASE_OWNER_URL);

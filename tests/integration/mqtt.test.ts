@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import type { Database } from '../../db/orm.js';
 import { startIngest, type RunningIngest } from '../../ingest/broker.js';
-import { telemetryTopic } from '../../ingest/telemetry-message.js';
+import { telemetryTopic } from '../../domain/telemetry-topics.js';
 import { DEMO_DEVICE } from '../../db/seed.js';
 import { ACME, silentLog, testConfig, testDatabase, testEnv } from '../support/stack.js';
 

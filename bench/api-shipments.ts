@@ -64,13 +64,18 @@ try {
 
   const measure = async (title: string, options: autocannon.Options) => {
     started = Date.now();
-    const result = await autocannon({ ...options, headers, duration: 20 });
+    const result = await autocannon({ ...options, headers, duration: Number(process.env.BENCH_SECONDS ?? 20) });
     console.log(
       `${title}: ${result.requests.average.toFixed(0)} req/s sustained, latency p50 ${result.latency.p50} ms  p90 ${result.latency.p90} ms  p99 ${result.latency.p99} ms  max ${result.latency.max} ms  ` +
         `(${result.requests.total} requests, ${result.non2xx + result.errors} not 2xx)`,
     );
   };
   let next = 0;
+  await measure('GET /api/v1/shipments/{id}, one connection (service time)', {
+    url: `http://127.0.0.1:${port}`,
+    connections: 1,
+    requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/api/v1/shipments/${ids[next++ % ids.length]}` }) }],
+  });
   await measure('GET /api/v1/shipments/{id} at 500 req/s', {
     url: `http://127.0.0.1:${port}`,
     connections: 20,

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { CompanySchema } from '../../db/entities.js';
+import { CompanySchema, UserSchema } from '../../db/entities.js';
 import { geofencesNear } from '../../db/geofences.js';
 import { securedRoute, type ApiState, type RouteDeps } from '../routing.js';
 import { parse } from '../validation.js';
@@ -17,7 +17,9 @@ export function platformRoutes(deps: RouteDeps): Router<ApiState> {
 
   securedRoute(router, deps, 'GET /api/v1/me', async (ctx, { caller, em }) => {
     const company = await em.findOne(CompanySchema, { id: caller.companyId });
+    const user = await em.findOne(UserSchema, { keycloakSubject: caller.subject });
     ctx.body = {
+      userId: user?.id ?? null,
       subject: caller.subject,
       username: caller.username,
       role: caller.role,

@@ -26,6 +26,7 @@ import { databaseRules, type RulesSource } from './rules-source.js';
 import { jsonBody } from './middleware/json-body.js';
 import { authFailureLimit, limitsFromConfig, perUserLimit, rateLimiter, type RateLimiter } from './middleware/rate-limit.js';
 import type { ApiState, RouteDeps } from './routing.js';
+import { docsRoutes } from './routes/docs.js';
 
 export interface ApiDependencies {
   config: Config;
@@ -71,6 +72,7 @@ export function createApp({ config, db, temporal, log, clock, limiter = rateLimi
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }
+  app.use(docsRoutes({ oidcIssuer: config.OIDC_ISSUER }).routes()); // public, outside the policy table: the OpenAPI contract and its docs page
   return app;
 }
 

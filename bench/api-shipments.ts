@@ -47,7 +47,7 @@ try {
   const ids = rows.map((row: { id: string }) => row.id);
   await owner.end();
 
-  api = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts', 'api'], {
+  api = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=.stack/profiles'] : []), '--import', 'tsx', 'services/main.ts', 'api'], {
     env: { ...process.env, ...env, DATABASE_URL: withDatabase(env.DATABASE_URL!), API_PORT: String(port), API_HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_READ_PER_MINUTE: '1000000', RATE_LIMIT_COMPUTE_PER_MINUTE: '1000000', RATE_LIMIT_KEY_PREFIX: `bench:${Date.now()}` },
     stdio: 'inherit',
   });

@@ -26,11 +26,13 @@ async function main(): Promise<void> {
 SafeShipper is running (ready in ${((Date.now() - started) / 1000).toFixed(1)}s). Ctrl-C stops it.
 
   API            ${running.urls.api}/api/v1   (health: ${running.urls.api}/health/ready)
+  API docs       ${running.urls.api}/api/v1/docs   (OpenAPI 3.1: ${running.urls.api}/api/v1/openapi.json)
   Temporal UI    http://localhost:${s.temporalUiPort}   (frontend ${stackEnv.TEMPORAL_ADDRESS})
   Keycloak       http://localhost:${s.keycloakPort}/admin   (admin / see .stack/secrets.json)
   MQTT           ${running.urls.ingest}   (demo device ${device.mqttUsername}, secret ${device.secret})
                  publish JSON to ${telemetryTopic(device.mqttUsername)}
   PostgreSQL     postgresql://127.0.0.1:${s.pgPort}/safeshipper   (credentials in .stack/stack.env)
+  Redis          ${stackEnv.REDIS_URL}   (rate-limit counters shared by API replicas)
 
 Demo users (password "demo-password"), companies ${DEMO_COMPANIES.map((c) => c.name).join(' and ')}:
   ${users.map((role) => `acme-${role}`).join(', ')}

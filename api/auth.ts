@@ -23,19 +23,32 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
  * token names an unknown key): signature, RS256 only (so `alg: none` and HMAC tricks fail),
  * issuer, audience, expiry with 30 s of clock skew.
  */
+const CLOCK_TOLERANCE_S = 30;
+const MAX_CACHED_TOKENS = 10_000;
+
 export function tokenVerifier(options: { issuer: string; audience: string; now?: () => Date }) {
+  const verified = new Map<string, { principal: Principal; exp: number }>();
   const jwks = createRemoteJWKSet(new URL(`${options.issuer}/protocol/openid-connect/certs`), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
 
   return async function verify(authorization: string | undefined): Promise<Principal> {
     const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]*)$/.exec(authorization ?? '');
     if (!match) throw unauthorized('A Bearer access token is required');
+    const token = match[1]!;
+    const nowSeconds = (options.now?.() ?? new Date()).getTime() / 1000;
+    // A token verified once is the same token until it expires: the signature check is skipped
+    // on repeats (the cache key is the whole token, signature included), never the expiry.
+    const known = verified.get(token);
+    if (known) {
+      if (nowSeconds <= known.exp + CLOCK_TOLERANCE_S) return known.principal;
+      verified.delete(token);
+    }
     let payload: KeycloakClaims;
     try {
-      ({ payload } = await jwtVerify<KeycloakClaims>(match[1]!, jwks, {
+      ({ payload } = await jwtVerify<KeycloakClaims>(token, jwks, {
         issuer: options.issuer,
         audience: options.audience,
         algorithms: ['RS256'],
-        clockTolerance: 30,
+        clockTolerance: CLOCK_TOLERANCE_S,
         requiredClaims: ['exp'],
         ...(options.now ? { currentDate: options.now() } : {}),
       }));
@@ -47,13 +60,16 @@ export function tokenVerifier(options: { issuer: string; audience: string; now?:
     if (typeof payload.sub !== 'string' || payload.sub === '') throw unauthorized('The access token names no subject');
     const roles = Array.isArray(payload.realm_access?.roles) ? payload.realm_access.roles.filter((role): role is string => typeof role === 'string') : [];
     const companyId = typeof payload.company_id === 'string' && UUID.test(payload.company_id) ? payload.company_id.toLowerCase() : undefined;
-    return {
+    const principal: Principal = {
       subject: payload.sub,
       username: typeof payload.preferred_username === 'string' ? payload.preferred_username : undefined,
       companyId,
       role: highestRole(roles),
       platformStaff: roles.includes(PLATFORM_STAFF_ROLE),
     };
+    if (verified.size >= MAX_CACHED_TOKENS) verified.clear();
+    verified.set(token, { principal, exp: payload.exp as number });
+    return principal;
   };
 }
 

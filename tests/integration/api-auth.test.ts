@@ -77,6 +77,17 @@ describe('Keycloak tokens against the API', () => {
     expect((await me(withinSkew, token)).status).toBe(200);
   });
 
+  it('a token verified once is refused again once it expires (the verification cache honours expiry)', async () => {
+    const { tokenVerifier } = await import('../../api/auth.js');
+    const token = await passwordToken('acme-operator');
+    const exp = decode(token).exp as number;
+    let now = new Date();
+    const verify = tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, now: () => now });
+    expect((await verify(`Bearer ${token}`)).username).toBe('acme-operator');
+    now = new Date((exp + 31) * 1000);
+    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ status: 401, detail: 'The access token has expired' });
+  });
+
   it('refuses a tampered token (payload changed, signature kept)', async () => {
     const [header, payload, signature] = (await passwordToken('acme-viewer')).split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());

@@ -1,4 +1,4 @@
-import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -33,7 +33,10 @@ export function postgres(ctx: StackContext): Component {
     return (await capture(command, args)).code === 0;
   }
 
-  /** The data folder must be reachable by the `postgres` user through every parent folder. */
+  /**
+   * The data folder must be reachable by the `postgres` user through every parent folder (a CI
+   * checkout may sit in a 700 temp folder): add only the search bit for others where it is missing.
+   */
   async function openParentsToPostgres(): Promise<void> {
     let dir = dirname(dataDir);
     const parents: string[] = [];
@@ -43,7 +46,7 @@ export function postgres(ctx: StackContext): Component {
     }
     for (const parent of parents) {
       const { code } = await capture('runuser', ['-u', 'postgres', '--', 'test', '-x', parent]);
-      if (code !== 0) await chmod(parent, 0o755 | 0o001);
+      if (code !== 0) await chmod(parent, ((await stat(parent)).mode & 0o7777) | 0o001);
     }
   }
 

@@ -76,9 +76,9 @@ try {
     connections: 1,
     requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/api/v1/shipments/${ids[next++ % ids.length]}` }) }],
   });
-  await measure('GET /api/v1/shipments/{id} at 500 req/s', {
+  for (const connections of [10, 50]) await measure(`GET /api/v1/shipments/{id} at 500 req/s over ${connections} connections`, {
     url: `http://127.0.0.1:${port}`,
-    connections: 20,
+    connections,
     overallRate: 500,
     requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/api/v1/shipments/${ids[next++ % ids.length]}` }) }],
   });

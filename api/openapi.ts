@@ -510,13 +510,13 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
       summary: 'Get a catalogue entry',
       description: 'One entry, with the text of each of its special provisions (49 CFR 172.102).',
       tag: 'Dangerous goods',
-      params: z.object({ id: z.uuid() }),
+      params: idParams('id'),
       success: {
         status: 200,
         description: 'The entry.',
         schema: dangerousGood.extend({ specialProvisionTexts: z.array(z.object({ code: z.string(), text: z.string().nullable() })) }).openapi('DangerousGoodDetail'),
       },
-      errors: { 400: 'The id is not a UUID.', 404: 'No such entry.' },
+      errors: { 404: 'No such entry (or not a UUID).' },
     },
     'POST /api/v1/dangerous-goods/check-compatibility': {
       operationId: 'checkCompatibility',

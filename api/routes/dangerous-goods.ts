@@ -10,6 +10,7 @@ import { notFound, validationFailed } from '../problem.js';
 import { securedRouteWithoutTenantData as route, type ApiState, type RouteDeps } from '../routing.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { parse } from '../validation.js';
+import { routeParams } from '../resource.js';
 import type { RulesSource } from '../rules-source.js';
 
 export const listQuery = z.strictObject({
@@ -20,7 +21,6 @@ export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25),
 });
 const cursorSchema = z.strictObject({ name: z.string(), id: z.uuid() });
-const idParam = z.strictObject({ id: z.uuid({ error: 'must be a UUID' }) });
 export const placardQuery = z.strictObject({ regime: z.enum(['adg', '49cfr']), domestic: z.enum(['true', 'false']).default('true') });
 
 /** The DG catalogue (49 CFR 172.101) and the rules over a load: compatibility (177.848) and placards. */
@@ -44,8 +44,8 @@ export function dangerousGoodsRoutes(deps: RouteDeps, rules: RulesSource): Route
   });
 
   route(router, deps, 'GET /api/v1/dangerous-goods/:id', async (ctx) => {
-    const { id } = parse(idParam, ctx.params, 400);
-    const entry = await getDangerousGood(db, id);
+    const { id } = routeParams(ctx);
+    const entry = await getDangerousGood(db, id!);
     if (!entry) throw notFound();
     ctx.body = entry;
   });

@@ -94,7 +94,7 @@ describe('DG catalogue and rules over the API (real PostgreSQL, real Keycloak to
       expect(entry.specialProvisionTexts[0]!.code).toBe('2');
       expect(entry.specialProvisionTexts[0]!.text).toMatch(/Hazard Zone B/);
       expect((await get('/dangerous-goods/00000000-0000-4000-8000-000000000000')).status).toBe(404);
-      expect((await get('/dangerous-goods/not-a-uuid')).status).toBe(400);
+      expect((await get('/dangerous-goods/not-a-uuid')).status).toBe(404);
     });
 
     it('refuses bad filters and forged cursors with 400 and the field named', async () => {

@@ -49,10 +49,10 @@ export async function applyCatalogue(db: Database, input: { source: string; rows
     // Derived facts are recomputed on every sync (the derivation code may have improved); a
     // revision is recorded only when the regulation's text changed.
     if (unchanged) {
-      const [latest] = await tx.execute<Array<{ id: string }>>('SELECT id FROM dg_catalogue_revisions ORDER BY applied_at DESC LIMIT 1');
+      const latest = await latestRevisionId(tx);
       if (latest) {
-        await upsertRows(tx, keyed, latest.id);
-        return { ...diff, status: 'up-to-date', revisionId: latest.id, rowCount: keyed.length, specialProvisionsChanged: 0 };
+        await upsertRows(tx, keyed, latest);
+        return { ...diff, status: 'up-to-date', revisionId: latest, rowCount: keyed.length, specialProvisionsChanged: 0 };
       }
     }
 
@@ -229,12 +229,16 @@ export async function dangerousGoodsByUn(db: Database, unNumber: string): Promis
 /** The rows in force, in table order: what the rules engine builds its in-memory catalogue from. */
 export async function catalogueInForce(db: Database): Promise<{ revisionId: string | null; rows: HmtRow[] }> {
   const em = db.em.fork();
-  const [revision] = await em.execute<Array<{ id: string }>>('SELECT id FROM dg_catalogue_revisions ORDER BY applied_at DESC LIMIT 1');
+  const revisionId = await latestRevisionId(em);
   const rows = await em.execute<Array<{ source_row: HmtRow }>>('SELECT source_row FROM dangerous_goods WHERE withdrawn_at IS NULL ORDER BY row_index');
-  return { revisionId: revision?.id ?? null, rows: rows.map((row) => row.source_row) };
+  return { revisionId, rows: rows.map((row) => row.source_row) };
 }
 
-export async function latestCatalogueRevision(db: Database): Promise<string | null> {
-  const [revision] = await db.em.fork().execute<Array<{ id: string }>>('SELECT id FROM dg_catalogue_revisions ORDER BY applied_at DESC LIMIT 1');
+export function latestCatalogueRevision(db: Database): Promise<string | null> {
+  return latestRevisionId(db.em.fork());
+}
+
+async function latestRevisionId(em: EntityManager): Promise<string | null> {
+  const [revision] = await em.execute<Array<{ id: string }>>('SELECT id FROM dg_catalogue_revisions ORDER BY applied_at DESC LIMIT 1');
   return revision?.id ?? null;
 }

@@ -25,7 +25,11 @@ const ROW = `(?, ?, ?, ?, CASE WHEN ?::float8 IS NULL THEN NULL ELSE ST_SetSRID(
 export async function commitTelemetry(db: Database, points: TelemetryPoint[]): Promise<number> {
   if (points.length === 0) return 0;
   const byCompany = new Map<string, TelemetryPoint[]>();
-  for (const point of points) byCompany.set(point.companyId, [...(byCompany.get(point.companyId) ?? []), point]);
+  for (const point of points) {
+    const rows = byCompany.get(point.companyId);
+    if (rows) rows.push(point);
+    else byCompany.set(point.companyId, [point]);
+  }
   const em = db.em.fork();
   return em.transactional(async (tx) => {
     let inserted = 0;

@@ -3,15 +3,10 @@
 // Needs the local stack (npm run stack -- up) with the catalogue loaded (npm start once).
 // Run: npx tsx bench/api-check-compatibility.ts
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { stackContext, stackEnvironment } from '../infra/stack/stack.js';
 
-const env: Record<string, string> = Object.fromEntries(
-  readFileSync('.stack/stack.env', 'utf8')
-    .split('\n')
-    .filter((line) => /^[A-Z_]+=/.test(line))
-    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-);
+const env = stackEnvironment(await stackContext());
 const port = 3190;
 const api = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts', 'api'], { env: { ...process.env, ...env, API_PORT: String(port), API_HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_READ_PER_MINUTE: '1000000', RATE_LIMIT_COMPUTE_PER_MINUTE: '1000000', RATE_LIMIT_KEY_PREFIX: `bench:${Date.now()}` }, stdio: 'inherit' });
 

@@ -3,20 +3,15 @@
 // (cloned from the stack's template, migrated, seeded); autocannon drives it from this process.
 // Needs the local stack: npm run stack -- up.   Run: npx tsx bench/api-shipments.ts
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { stackContext, stackEnvironment } from '../infra/stack/stack.js';
 import pg from 'pg';
 import { migrate, openDatabase } from '../db/orm.js';
 import { seedDemoData } from '../db/seed.js';
 
 const SHIPMENTS = 100_000;
 const ACME = '11111111-1111-4111-8111-111111111111';
-const env: Record<string, string> = Object.fromEntries(
-  readFileSync('.stack/stack.env', 'utf8')
-    .split('\n')
-    .filter((line) => /^[A-Z_]+=/.test(line))
-    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-);
+const env = stackEnvironment(await stackContext());
 const database = `safeshipper_bench_${Date.now().toString(36)}`;
 const withDatabase = (url: string) => url.replace(/\/[^/]+$/, `/${database}`);
 

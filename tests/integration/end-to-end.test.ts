@@ -28,6 +28,16 @@ describe('api + worker + ingest in one process, as `npm start` runs them', () =>
     expect(await (await fetch(`${services.urls.api}/health`)).json()).toEqual({ status: 'ok' });
   });
 
+  it('makes a request id when none (or an unsafe one) is sent, and echoes it in the problem too', async () => {
+    const none = await fetch(`${services.urls.api}/api/v1/me`);
+    const made = none.headers.get('x-request-id');
+    expect(made).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(((await none.json()) as { requestId: string }).requestId).toBe(made);
+    const unsafe = await fetch(`${services.urls.api}/health`, { headers: { 'X-Request-Id': 'bad id<script>' } });
+    expect(unsafe.headers.get('x-request-id')).not.toBe('bad id<script>');
+    expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('serves a Keycloak user, stores a device point, and echoes request ids', async () => {
     const token = await passwordToken('acme-manager');
     const response = await fetch(`${services.urls.api}/api/v1/geofences/nearby?lon=144.7689&lat=-37.8591&radiusM=100`, { headers: { Authorization: `Bearer ${token}`, 'X-Request-Id': 'e2e-check-1' } });

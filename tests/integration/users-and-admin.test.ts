@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { inTenant } from '../../db/orm.js';
+import { recordCaller } from '../../db/users.js';
 import { ACME, BOREAL, passwordToken, testEnv } from '../support/stack.js';
 
 const run = Date.now().toString(36);
@@ -31,6 +33,17 @@ describe('users through the Keycloak admin API, and platform staff across compan
     expect(row).toEqual({ company_id: ACME, username: 'acme-driver', role: 'DRIVER' });
     const events = await owner.query(`SELECT action FROM audit_log WHERE entity_id = $1 AND action LIKE 'security.%'`, [me.userId]);
     expect(events.rows.map((event) => event.action)).toEqual(['security.user_first_seen']);
+  });
+
+  it('a token whose role differs from the stored one is noticed as a role change (and a new subject as first seen)', async () => {
+    const caller = { subject: `subject-${run}`, companyId: ACME, username: `someone-${run}` };
+    const first = await inTenant(api.db, ACME, (em) => recordCaller(em, { ...caller, role: 'VIEWER' }));
+    expect(first).toMatchObject({ firstSeen: true, roleChangedFrom: undefined });
+    const same = await inTenant(api.db, ACME, (em) => recordCaller(em, { ...caller, role: 'VIEWER' }));
+    expect(same).toEqual({ userId: first.userId, firstSeen: false, roleChangedFrom: undefined });
+    const promoted = await inTenant(api.db, ACME, (em) => recordCaller(em, { ...caller, role: 'MANAGER' }));
+    expect(promoted).toEqual({ userId: first.userId, firstSeen: false, roleChangedFrom: 'VIEWER' });
+    expect((await owner.query('SELECT role FROM users WHERE id = $1', [first.userId])).rows[0]).toEqual({ role: 'MANAGER' });
   });
 
   it('an admin creates a user in their company, changes its role, disables it — each audited', async () => {

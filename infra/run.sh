@@ -11,6 +11,9 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.
 fi
 
 stamp=node_modules/.safeshipper-lockfile
+# A second `npm start`/`npm test` started meanwhile waits for this one's `npm ci` instead of racing it.
+exec 9>.npm-install.lock
+flock -w 900 9 || { echo "another SafeShipper command has held .npm-install.lock for 15 minutes; if none is running, remove it and retry" >&2; exit 1; }
 if ! cmp -s package-lock.json "$stamp" 2>/dev/null; then
   echo "▸ npm ci (first run or lockfile changed)"
   started=$SECONDS
@@ -18,6 +21,7 @@ if ! cmp -s package-lock.json "$stamp" 2>/dev/null; then
   cp package-lock.json "$stamp"
   echo "✓ npm ci ($((SECONDS - started))s)"
 fi
+exec 9>&-
 
 # The dev stack's settings (written by `stack up`) for processes run alone; the real environment wins.
 load_stack_env() {

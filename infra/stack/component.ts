@@ -12,8 +12,10 @@ export interface Component {
   title: string;
   log: string;
   url(): string;
-  /** Installs what is missing; true when it had to install something. */
-  install(): Promise<boolean>;
+  /** Debian packages it needs, and the files that prove each set is installed (installed together, before any `install`). */
+  debian?: { packages: string[]; files: string[] };
+  /** Installs what is missing (beyond Debian packages); true when it had to install something. */
+  install?(): Promise<boolean>;
   running(): Promise<boolean>;
   /** Starts the component and returns once it is healthy. */
   start(): Promise<void>;

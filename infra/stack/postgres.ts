@@ -5,7 +5,6 @@ import pg from 'pg';
 import type { Component, StackContext } from './component.js';
 import { StackError } from './progress.js';
 import { capture, ensurePortFree, portOpen, run, waitFor } from './processes.js';
-import { aptInstall } from './apt.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const EXTENSION_DIR = '/usr/share/postgresql/15/extension';
@@ -65,12 +64,9 @@ export function postgres(ctx: StackContext): Component {
     log,
     url: () => `postgresql://127.0.0.1:${port}/${APP_DATABASE}`,
 
-    async install() {
-      const needed = [`${PG_BIN}/initdb`, `${EXTENSION_DIR}/postgis.control`, `${EXTENSION_DIR}/pg_partman.control`];
-      const present = await Promise.all(needed.map(exists));
-      if (present.every(Boolean)) return false;
-      await aptInstall(['postgresql-15', 'postgresql-15-postgis-3', 'postgresql-15-partman'], join(ctx.settings.logs, 'apt.log'));
-      return true;
+    debian: {
+      packages: ['postgresql-15', 'postgresql-15-postgis-3', 'postgresql-15-partman'],
+      files: [`${PG_BIN}/initdb`, `${EXTENSION_DIR}/postgis.control`, `${EXTENSION_DIR}/pg_partman.control`],
     },
 
     running,

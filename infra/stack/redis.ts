@@ -1,14 +1,11 @@
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Component, StackContext } from './component.js';
-import { aptInstall } from './apt.js';
 import { alive, capture, daemon, ensurePortFree, readPid, stopDaemon, waitFor } from './processes.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 // The Debian package depends on redis-tools, so redis-cli comes with it.
 const REDIS_CLI = '/usr/bin/redis-cli';
-
-const exists = (path: string) => access(path).then(() => true, () => false);
 
 /**
  * Redis for the API's shared rate-limit counters: Debian's redis-server, our own instance on
@@ -33,11 +30,7 @@ export function redis(ctx: StackContext): Component {
     log,
     url: () => `redis://127.0.0.1:${port}`,
 
-    async install() {
-      if ((await exists(REDIS_SERVER)) && (await exists(REDIS_CLI))) return false;
-      await aptInstall(['redis-server'], join(ctx.settings.logs, 'apt.log'));
-      return true;
-    },
+    debian: { packages: ['redis-server'], files: [REDIS_SERVER, REDIS_CLI] },
 
     async running() {
       return alive(await readPid(pidFile));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -25,10 +25,22 @@ const make = (): StackSecrets => ({
 export async function loadSecrets(file: string): Promise<StackSecrets> {
   try {
     return { ...make(), ...(JSON.parse(await readFile(file, 'utf8')) as Partial<StackSecrets>) };
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     const secrets = make();
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-    return secrets;
+    // Written aside, then linked into place (atomic, refuses to replace): when two commands start
+    // side by side, the first one's secrets win and both use them; nobody reads a half-written file.
+    const draft = `${file}.${process.pid}.tmp`;
+    await writeFile(draft, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    try {
+      await link(draft, file);
+      return secrets;
+    } catch (raced) {
+      if ((raced as NodeJS.ErrnoException).code !== 'EEXIST') throw raced;
+      return loadSecrets(file);
+    } finally {
+      await rm(draft, { force: true });
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Component, StackContext } from './component.js';
 import { keycloak, REALM } from './keycloak.js';
@@ -9,6 +9,8 @@ import { loadSecrets } from './secrets.js';
 import { loadStackSettings } from './settings.js';
 import { temporal, temporalPaths } from './temporal.js';
 import { sleep } from './processes.js';
+import { aptInstall } from './apt.js';
+import { withLock } from './locks.js';
 
 export async function stackContext(env: NodeJS.ProcessEnv = process.env): Promise<StackContext> {
   const settings = loadStackSettings(env);
@@ -32,6 +34,8 @@ export function stackEnvironment(ctx: StackContext): Record<string, string> {
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_UI_URL: `http://localhost:${s.temporalUiPort}`,
     TEMPORAL_TEST_SERVER_PATH: temporalPaths(s.root).testServer,
+    // The OpenAPI fuzzer the contract test runs (same venv, infra/stack/requirements.txt).
+    SCHEMATHESIS_PATH: temporalPaths(s.root).schemathesis,
     OIDC_ISSUER: `http://localhost:${s.keycloakPort}/realms/${REALM}`,
     OIDC_AUDIENCE: 'safeshipper-api',
     KEYCLOAK_ADMIN_PASSWORD: secrets.keycloakAdminPassword,
@@ -44,25 +48,49 @@ export function stackEnvironment(ctx: StackContext): Record<string, string> {
   };
 }
 
-async function ensure(component: Component): Promise<void> {
-  await step(`${component.title}: install if missing`, () => component.install());
-  if (await component.running()) {
-    // Already running: it may still be starting (another command started it), so give it time.
-    await step(`${component.title}: already running, checking health`, async () => {
-      for (let attempt = 0; attempt < 120; attempt += 1) {
-        if ((await component.health()).ok) return;
-        await sleep(1000);
-      }
-      throw new Error(`${component.title} is running but unhealthy; see ${component.log} or run \`npm run stack -- down\``);
-    });
-    return;
-  }
-  await step(`${component.title}: start`, () => component.start());
+const exists = (path: string) => access(path).then(() => true, () => false);
+
+/** Every Debian package the components lack, gathered first and installed in one apt transaction. */
+export async function ensureDebianPackages(list: Component[], log: string, install = aptInstall): Promise<string[]> {
+  const lacking = await Promise.all(
+    list.map(async (component) => {
+      if (!component.debian) return [];
+      const present = await Promise.all(component.debian.files.map(exists));
+      return present.every(Boolean) ? [] : component.debian.packages;
+    }),
+  );
+  const packages = [...new Set(lacking.flat())].sort();
+  if (packages.length > 0) await step(`Debian packages: ${packages.join(' ')}`, () => install(packages, log));
+  return packages;
+}
+
+/**
+ * Installs and starts one component under its own lock: a second `npm start`/`npm test` started
+ * meanwhile waits, then finds it installed and running instead of installing or starting it again.
+ */
+async function ensure(ctx: StackContext, component: Component): Promise<void> {
+  await withLock(join(ctx.settings.root, 'locks', component.name), component.title, async () => {
+    if (component.install) await step(`${component.title}: install if missing`, () => component.install!());
+    if (await component.running()) {
+      // Already running: it may still be starting (another command started it), so give it time.
+      await step(`${component.title}: already running, checking health`, async () => {
+        for (let attempt = 0; attempt < 120; attempt += 1) {
+          if ((await component.health()).ok) return;
+          await sleep(1000);
+        }
+        throw new Error(`${component.title} is running but unhealthy; see ${component.log} or run \`npm run stack -- down\``);
+      });
+      return;
+    }
+    await step(`${component.title}: start`, () => component.start());
+  });
 }
 
 /** Installs what is missing and starts what is not running; components come up side by side. */
 export async function up(ctx: StackContext): Promise<Record<string, string>> {
-  await Promise.all(components(ctx).map(ensure));
+  const list = components(ctx);
+  await ensureDebianPackages(list, join(ctx.settings.logs, 'apt.log'));
+  await Promise.all(list.map((component) => ensure(ctx, component)));
   const env = stackEnvironment(ctx);
   const lines = Object.entries(env).map(([key, value]) => `${key}=${value}`);
   await writeFile(join(ctx.settings.root, 'stack.env'), `# written by \`npm run stack up\`: the app's configuration for this local stack\n${lines.join('\n')}\n`, { mode: 0o600 });

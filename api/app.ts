@@ -59,14 +59,15 @@ export function createApp({ config, db, temporal, log, clock, limiter = rateLimi
       if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
       await response.arrayBuffer();
     },
-  });
+  }, log);
 
   app.use(requestId(log));
   app.use(problemDetails(log));
   app.use(health.routes());
-  app.use(authFailureLimit(limiter));
+  const limited = config.API_RATE_LIMITS === 'on';
+  if (limited) app.use(authFailureLimit(limiter));
   app.use(jsonBody());
-  const deps: RouteDeps = { db, verify, recentCallers: new Map(), beforeHandler: perUserLimit(limiter) };
+  const deps: RouteDeps = { db, verify, recentCallers: new Map(), ...(limited ? { beforeHandler: perUserLimit(limiter) } : {}) };
   const identity = config.KEYCLOAK_ADMIN_CLIENT_SECRET ? keycloakAdminFromConfig(config) : undefined;
   for (const router of apiRouters(deps, databaseRules(db), new FieldEncryption(config.DATA_ENCRYPTION_KEY), identity)) {
     app.use(router.routes());

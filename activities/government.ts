@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Database } from '../db/orm.js';
 import { applyCatalogue, CatalogueSyncRefused, type SyncOutcome } from '../db/dangerous-goods.js';
-import { parseHmtJsonl, parseSpecialProvisions, type SourceProblem } from '../domain/dangerous-goods/catalogue-sync.js';
+import { parseHmtJsonl, parseSpecialProvisions, sourceUrlProblem, type SourceProblem } from '../domain/dangerous-goods/catalogue-sync.js';
 
-/** Where the regulator's tables are read from: http(s) URLs in production, file: URLs for the shipped data. */
+/** Where the regulator's tables are read from: https: URLs in production, file: URLs for the shipped data. */
 export interface CatalogueSources {
   hazardousMaterialsTable: string;
   specialProvisions: string;
@@ -29,9 +29,10 @@ export class CatalogueSourceInvalid extends Error {
 }
 
 export async function fetchText(url: string): Promise<string> {
+  const refused = sourceUrlProblem(url);
+  if (refused) throw new CatalogueSourceInvalid(refused);
   const parsed = new URL(url);
   if (parsed.protocol === 'file:') return readFile(fileURLToPath(parsed), 'utf8');
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new CatalogueSourceInvalid(`unsupported source ${url}: use https:, http: or file:`);
   const response = await fetch(parsed, { signal: AbortSignal.timeout(60_000) });
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   const length = Number(response.headers.get('content-length') ?? 0);

@@ -1,20 +1,22 @@
 // `safeshipper dg sync`: the government DG sync on demand (the scheduled workflow runs the same activity).
 import { governmentActivities, CatalogueSourceInvalid, SHIPPED_CATALOGUE } from '../activities/government.js';
 import { openDatabase } from '../db/orm.js';
+import { sourceUrlProblem } from '../domain/dangerous-goods/catalogue-sync.js';
 import { UsageError } from './errors.js';
 
 const LISTED = 50;
 
 export async function syncCommand(options: { hmtUrl?: string | undefined; specialProvisionsUrl?: string | undefined }, env: NodeJS.ProcessEnv): Promise<unknown> {
-  const url = env.DATABASE_URL;
-  if (!url || !/^postgres(ql)?:\/\//.test(url)) throw new UsageError('DATABASE_URL must be set to the app role\'s postgresql:// URL (on a dev machine: set -a; . .stack/stack.env)');
   const sources = {
     hazardousMaterialsTable: options.hmtUrl ?? env.DG_SYNC_HMT_URL ?? SHIPPED_CATALOGUE.hazardousMaterialsTable,
     specialProvisions: options.specialProvisionsUrl ?? env.DG_SYNC_SPECIAL_PROVISIONS_URL ?? SHIPPED_CATALOGUE.specialProvisions,
   };
-  for (const [name, value] of Object.entries(sources)) {
-    if (!URL.canParse(value)) throw new UsageError(`${name} source is not a URL: ${value}`);
+  for (const value of Object.values(sources)) {
+    const refused = sourceUrlProblem(value);
+    if (refused) throw new UsageError(refused);
   }
+  const url = env.DATABASE_URL;
+  if (!url || !/^postgres(ql)?:\/\//.test(url)) throw new UsageError('DATABASE_URL must be set to the app role\'s postgresql:// URL (on a dev machine: set -a; . .stack/stack.env)');
   const db = await openDatabase({ url, poolSize: 2 });
   try {
     const outcome = await governmentActivities(db).syncDangerousGoodsCatalogue(sources);

@@ -46,6 +46,18 @@ export function parseSpecialProvisions(text: string): Parsed<Record<string, stri
   return problems.length ? { ok: false, problems } : { ok: true, value: json as Record<string, string> };
 }
 
+/**
+ * A source the sync may read: the regulator's tables over https: only (an http: download can be
+ * altered in transit, and the catalogue decides what is legal to load), or file: for local copies
+ * such as the data shipped in data/. Answers why a URL is refused, or undefined.
+ */
+export function sourceUrlProblem(url: string): string | undefined {
+  if (!URL.canParse(url)) return `${url}: not a URL; give an https: URL (file: for local copies)`;
+  const { protocol } = new URL(url);
+  if (protocol === 'https:' || protocol === 'file:') return undefined;
+  return `${url}: only https: URLs are accepted (file: for local copies)${protocol === 'http:' ? '; http: can be altered in transit' : ''}`;
+}
+
 export interface KeyedRow {
   /** Identity across revisions: UN/NA number, name, class, packing group, and which of equal ones. */
   readonly key: string;

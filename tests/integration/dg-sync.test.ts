@@ -1,7 +1,9 @@
-import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:https';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { isolatedDatabase } from '../support/stack.js';
@@ -24,11 +26,14 @@ describe('government DG sync: a local server plays the regulator, the CLI trigge
   let base: string;
   let owner: pg.Client;
   const published = { table: ORIGINAL_TABLE, provisions: PROVISIONS };
+  // The regulator is served over https: with a certificate made for this run, trusted by the CLI through NODE_EXTRA_CA_CERTS.
+  const tls = mkdtempSync(join(tmpdir(), 'dg-sync-tls-'));
+  const certificate = join(tls, 'cert.pem');
 
-  const sync = (env: Record<string, string | undefined> = {}) =>
+  const sync = (env: Record<string, string | undefined> = {}, hmtUrl = `${base}/hmt.jsonl`) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['bin/safeshipper.js', 'dg', 'sync', '--hmt-url', `${base}/hmt.jsonl`, '--special-provisions-url', `${base}/sp.json`], {
-        env: { PATH: process.env.PATH, DATABASE_URL: database.url, ...env },
+      const child = spawn(process.execPath, ['bin/safeshipper.js', 'dg', 'sync', '--hmt-url', hmtUrl, '--special-provisions-url', `${base}/sp.json`], {
+        env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: certificate, DATABASE_URL: database.url, ...env },
       });
       let stdout = '';
       let stderr = '';
@@ -44,17 +49,19 @@ describe('government DG sync: a local server plays the regulator, the CLI trigge
     database = await isolatedDatabase('dgsync');
     owner = new pg.Client({ connectionString: database.ownerUrl });
     await owner.connect();
-    server = createServer((request, response) => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(tls, 'key.pem'), '-out', certificate], { stdio: 'ignore' });
+    server = createServer({ key: readFileSync(join(tls, 'key.pem')), cert: readFileSync(certificate) }, (request, response) => {
       const body = request.url === '/hmt.jsonl' ? published.table : request.url === '/sp.json' ? published.provisions : undefined;
       response.writeHead(body === undefined ? 404 : 200, { 'Content-Type': 'text/plain' }).end(body ?? 'not found');
     }).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
     server?.close();
     await owner?.end();
     await database?.drop();
+    rmSync(tls, { recursive: true, force: true });
   });
 
   it('loads the whole published table into an empty catalogue', async () => {
@@ -118,6 +125,24 @@ describe('government DG sync: a local server plays the regulator, the CLI trigge
     const outcome = JSON.parse((await sync()).stdout);
     expect(outcome).toMatchObject({ reinstated: { count: 1, keys: ['UN1090|Acetone|3|II'] }, withdrawn: { count: 1, keys: ['UN3550|Cobalt dihydroxide powder|6.1|I'] }, changed: { count: 1 } });
     expect((await row('UN1090', 'Acetone')).withdrawn).toBe(false);
+  });
+
+  it('refuses an http: source (the README promises https only): exit 2, nothing read, nothing changed', async () => {
+    let requests = 0;
+    const plain = (await import('node:http')).createServer((_, response) => {
+      requests += 1;
+      response.end(ORIGINAL_TABLE);
+    }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => plain.once('listening', resolve));
+    try {
+      const url = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/hmt.jsonl`;
+      const result = await sync({}, url);
+      expect(result).toEqual({ code: 2, stdout: '', stderr: `safeshipper: ${url}: only https: URLs are accepted (file: for local copies); http: can be altered in transit\n` });
+      expect(requests).toBe(0);
+      expect(await revisions()).toBe(3);
+    } finally {
+      plain.close();
+    }
   });
 
   it('without DATABASE_URL: exit 2 and the fix', async () => {

@@ -12,9 +12,9 @@ interface Run {
 }
 
 /** Runs the real CLI through the bin shim, from another directory, feeding `stdin`. */
-function cli(args: string[], stdin: string | null): Promise<Run> {
+function cli(args: string[], stdin: string | null, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: tmpdir(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: tmpdir(), stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -111,6 +111,12 @@ describe.concurrent('safeshipper dg (spawned CLI)', () => {
     const r = await cli(['dg', 'frobnicate'], '{}');
     expect([r.code, r.stdout]).toEqual([2, '']);
     expect(r.stderr).toMatch(/^safeshipper: unknown command "dg frobnicate"\n\nusage:\n/);
+  }, T);
+
+  it('dg sync: an http: source is refused before any connection, exit 2', async () => {
+    const nowhere = 'postgresql://nobody:x@127.0.0.1:1/none';
+    const r = await cli(['dg', 'sync', '--hmt-url', 'http://regulator.example/hmt.jsonl'], null, { DATABASE_URL: nowhere, DATABASE_CATALOGUE_URL: nowhere });
+    expect(r).toEqual({ code: 2, stdout: '', stderr: 'safeshipper: http://regulator.example/hmt.jsonl: only https: URLs are accepted (file: for local copies); http: can be altered in transit\n' });
   }, T);
 
   it('--help: usage on stdout, exit 0', async () => {

@@ -9,11 +9,15 @@ import { seedDemoData } from '../../db/seed.js';
 import { hashDeviceSecret } from '../../security/device-secrets.js';
 import { bundleWorkflows } from '../../services/worker.js';
 import { governmentActivities, SHIPPED_CATALOGUE } from '../../activities/government.js';
+import { createTestRealm, deleteAbandonedTestRealms, deleteTestRealm, keycloakOrigin, testRealmName } from '../support/keycloak-realm.js';
+import { cleanUpRun, ensureTestNamespace, TEST_NAMESPACE } from '../support/temporal-namespace.js';
 
 /**
  * Once per test run: make sure the real stack is up (PostgreSQL/PostGIS, the Temporal dev
  * server, Keycloak), create a fresh database from the extension template, migrate and seed it,
- * bundle the workflow code, and hand every test file the same environment.
+ * a Keycloak realm of the run's own and the test namespace in Temporal, bundle the workflow code,
+ * and hand every test file the same environment. Nothing the run uses is state a user of the
+ * dev stack can change, and the teardown removes what the run made.
  */
 export default async function setup(project: TestProject) {
   const ctx = await stackContext();
@@ -21,6 +25,12 @@ export default async function setup(project: TestProject) {
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const database = `safeshipper_test_${runId}`;
   const withDatabase = (url: string) => url.replace(new RegExp(`/${APP_DATABASE}$`), `/${database}`);
+
+  const keycloak = { origin: keycloakOrigin(stackEnv.OIDC_ISSUER!), adminPassword: stackEnv.KEYCLOAK_ADMIN_PASSWORD! };
+  const realm = testRealmName(runId);
+  await deleteAbandonedTestRealms(keycloak);
+  const issuer = await createTestRealm(keycloak, realm);
+  await ensureTestNamespace(stackEnv.TEMPORAL_ADDRESS!);
 
   const owner = new pg.Client({ connectionString: stackEnv.DATABASE_OWNER_URL });
   await owner.connect();
@@ -33,6 +43,8 @@ export default async function setup(project: TestProject) {
     LOG_LEVEL: 'silent',
     DATABASE_URL: withDatabase(stackEnv.DATABASE_URL!),
     DATABASE_OWNER_URL: withDatabase(stackEnv.DATABASE_OWNER_URL!),
+    OIDC_ISSUER: issuer,
+    TEMPORAL_NAMESPACE: TEST_NAMESPACE,
     TEMPORAL_TASK_QUEUE_PREFIX: `test-${runId}-`,
     RATE_LIMIT_KEY_PREFIX: `safeshipper-test:${runId}`,
     TEST_DEVICE_SECRET: randomBytes(18).toString('base64url'),
@@ -47,6 +59,8 @@ export default async function setup(project: TestProject) {
   project.provide('workflowBundle', await bundleWorkflows());
 
   return async () => {
+    await cleanUpRun(stackEnv.TEMPORAL_ADDRESS!, env.TEMPORAL_NAMESPACE, env.TEMPORAL_TASK_QUEUE_PREFIX);
+    await deleteTestRealm(keycloak, realm);
     const client = new pg.Client({ connectionString: stackEnv.DATABASE_OWNER_URL });
     await client.connect();
     await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);

@@ -44,7 +44,7 @@ export function createApp({ config, db, temporal, log, clock, limiter = rateLimi
   const app = new Koa<ApiState>();
   app.proxy = config.TRUST_PROXY;
   app.maxIpsCount = 1;
-  const verify = tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, ...(clock ? { now: clock } : {}) });
+  const verify = tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, allowedClients: config.OIDC_ALLOWED_CLIENTS, ...(clock ? { now: clock } : {}) });
   const jwksUrl = `${config.OIDC_ISSUER}/protocol/openid-connect/certs`;
 
   const health = healthRoutes({

@@ -11,6 +11,7 @@ export interface Principal {
 }
 
 interface KeycloakClaims extends JWTPayload {
+  azp?: unknown;
   company_id?: unknown;
   preferred_username?: unknown;
   realm_access?: { roles?: unknown };
@@ -21,12 +22,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 /**
  * Verifies Keycloak access tokens against the realm's JWKS (cached by jose, refetched when a
  * token names an unknown key): signature, RS256 only (so `alg: none` and HMAC tricks fail),
- * issuer, audience, expiry with 30 s of clock skew.
+ * issuer, audience, expiry with 30 s of clock skew, and the client the token was issued to
+ * (`azp`): another client of the realm that can mint tokens carrying our audience (a test
+ * client's password grant, a tool) is not a way in unless it is on the allow-list.
  */
 const CLOCK_TOLERANCE_S = 30;
 const MAX_CACHED_TOKENS = 10_000;
 
-export function tokenVerifier(options: { issuer: string; audience: string; now?: () => Date }) {
+export function tokenVerifier(options: { issuer: string; audience: string; allowedClients: readonly string[]; now?: () => Date }) {
+  const allowedClients = new Set(options.allowedClients);
   const verified = new Map<string, { principal: Principal; exp: number }>();
   const jwks = createRemoteJWKSet(new URL(`${options.issuer}/protocol/openid-connect/certs`), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
 
@@ -58,6 +62,7 @@ export function tokenVerifier(options: { issuer: string; audience: string; now?:
       throw unauthorized(describe(error));
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') throw unauthorized('The access token names no subject');
+    if (typeof payload.azp !== 'string' || !allowedClients.has(payload.azp)) throw unauthorized(`The access token's "azp" claim is not accepted`);
     const roles = Array.isArray(payload.realm_access?.roles) ? payload.realm_access.roles.filter((role): role is string => typeof role === 'string') : [];
     const companyId = typeof payload.company_id === 'string' && UUID.test(payload.company_id) ? payload.company_id.toLowerCase() : undefined;
     const principal: Principal = {

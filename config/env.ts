@@ -20,6 +20,12 @@ const schema = z.object({
   TEMPORAL_TASK_QUEUE_PREFIX: z.string().regex(/^[\w-]*$/).default(''),
   OIDC_ISSUER: z.url({ error: 'must be the Keycloak realm URL, e.g. https://id.example.com/realms/safeshipper' }),
   OIDC_AUDIENCE: z.string().min(1),
+  // The realm clients whose tokens the API accepts (the token's azp): a token minted for another
+  // client of the same realm (a test or tooling client) is refused even if it carries our audience.
+  OIDC_ALLOWED_CLIENTS: z
+    .string({ error: 'is required: the client ids whose tokens the API accepts, comma-separated (e.g. safeshipper-web,safeshipper-integrations)' })
+    .transform((value) => value.split(',').map((id) => id.trim()).filter((id) => id !== ''))
+    .refine((ids) => ids.length > 0, 'must name at least one client id'),
   // The API's service account for Keycloak's admin REST API (company admins manage their users):
   // a confidential client of the same realm, client_credentials. Needed only by user management.
   KEYCLOAK_ADMIN_CLIENT_ID: z.string().min(1).default('safeshipper-admin-api'),

@@ -38,6 +38,8 @@ export function stackEnvironment(ctx: StackContext): Record<string, string> {
     SCHEMATHESIS_PATH: temporalPaths(s.root).schemathesis,
     OIDC_ISSUER: `http://localhost:${s.keycloakPort}/realms/${REALM}`,
     OIDC_AUDIENCE: 'safeshipper-api',
+    // The realm's clients (infra/keycloak): the dev client's password grant is for this local stack only.
+    OIDC_ALLOWED_CLIENTS: 'safeshipper-web,safeshipper-integrations,safeshipper-dev',
     KEYCLOAK_ADMIN_PASSWORD: secrets.keycloakAdminPassword,
     // The realm's dev-only service-account secret for the admin REST API (infra/keycloak); production sets its own.
     KEYCLOAK_ADMIN_CLIENT_SECRET: 'dev-only-admin-api-secret-change-me',

@@ -15,8 +15,8 @@ describe('Keycloak tokens against the API', () => {
   let temporal: Connection;
   const servers: Server[] = [];
 
-  async function serve(clock?: () => Date): Promise<string> {
-    const app = createApp({ config, db, temporal, log: silentLog, ...(clock ? { clock } : {}) });
+  async function serve(clock?: () => Date, withConfig = config): Promise<string> {
+    const app = createApp({ config: withConfig, db, temporal, log: silentLog, ...(clock ? { clock } : {}) });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     servers.push(server);
@@ -82,7 +82,7 @@ describe('Keycloak tokens against the API', () => {
     const token = await passwordToken('acme-operator');
     const exp = decode(token).exp as number;
     let now = new Date();
-    const verify = tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, now: () => now });
+    const verify = tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, allowedClients: config.OIDC_ALLOWED_CLIENTS, now: () => now });
     expect((await verify(`Bearer ${token}`)).username).toBe('acme-operator');
     now = new Date((exp + 31) * 1000);
     await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ status: 401, detail: 'The access token has expired' });
@@ -99,7 +99,7 @@ describe('Keycloak tokens against the API', () => {
 
   it('refuses a token from another issuer (the master realm of the same Keycloak)', async () => {
     const token = await passwordToken('admin', { realm: 'master', clientId: 'admin-cli', password: testEnv().KEYCLOAK_ADMIN_PASSWORD! });
-    expect(decode(token).iss).toBe(config.OIDC_ISSUER.replace('/realms/safeshipper', '/realms/master'));
+    expect(decode(token).iss).toBe(config.OIDC_ISSUER.replace(/\/realms\/[^/]+$/, '/realms/master'));
     const response = await me(base, token);
     expect(response.status).toBe(401);
     // The master realm's keys are not in the safeshipper JWKS, so it fails before the issuer check.
@@ -112,6 +112,17 @@ describe('Keycloak tokens against the API', () => {
     const response = await me(base, token);
     expect(response.status).toBe(401);
     expect((await problem(response)).detail).toBe(`The access token's "aud" claim is not accepted`);
+  });
+
+  it('refuses a real token issued to a client the API does not accept (its azp is not in OIDC_ALLOWED_CLIENTS)', async () => {
+    const token = await passwordToken('acme-operator');
+    expect(decode(token).azp).toBe('safeshipper-dev');
+    const productionLike = await serve(undefined, testConfig({ OIDC_ALLOWED_CLIENTS: 'safeshipper-web,safeshipper-integrations' }));
+    const response = await me(productionLike, token);
+    expect(response.status).toBe(401);
+    expect((await problem(response)).detail).toBe(`The access token's "azp" claim is not accepted`);
+    // The local stack's list includes the dev client, so the same token is accepted there.
+    expect((await me(base, token)).status).toBe(200);
   });
 
   it('refuses an unsigned token (alg: none) carrying valid-looking claims', async () => {

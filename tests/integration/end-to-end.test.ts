@@ -85,7 +85,7 @@ describe('the policy table', () => {
     const config = testConfig();
     const db = await testDatabase();
     try {
-      const registered = apiRouters({ db, verify: tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE }), recentCallers: new Map() }, databaseRules(db), new FieldEncryption(config.DATA_ENCRYPTION_KEY), undefined)
+      const registered = apiRouters({ db, verify: tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, allowedClients: config.OIDC_ALLOWED_CLIENTS }), recentCallers: new Map() }, databaseRules(db), new FieldEncryption(config.DATA_ENCRYPTION_KEY), undefined)
         .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => `${method} ${String(layer.path)}`)))
         .sort();
       expect(registered).toEqual(Object.keys(ROUTE_POLICY).sort());

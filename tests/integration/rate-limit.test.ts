@@ -81,7 +81,7 @@ describe('rate limits shared through Redis', () => {
 
   describe('over HTTP, behind two replicas, with real Keycloak tokens', () => {
     const config = testConfig();
-    const verify = tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE });
+    const verify = tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, allowedClients: config.OIDC_ALLOWED_CLIENTS });
     const servers: Server[] = [];
     let replicas: string[];
 

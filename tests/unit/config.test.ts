@@ -7,13 +7,14 @@ const valid = {
   TEMPORAL_ADDRESS: 'temporal:7233',
   OIDC_ISSUER: 'https://id.example.com/realms/safeshipper',
   OIDC_AUDIENCE: 'safeshipper-api',
+  OIDC_ALLOWED_CLIENTS: 'safeshipper-web, safeshipper-integrations',
   DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
 };
 
 describe('configuration is validated once at start', () => {
   it('accepts a complete environment and fills only non-secret defaults', () => {
     const config = loadConfig(valid);
-    expect(config).toMatchObject({ NODE_ENV: 'production', API_PORT: 3100, MQTT_PORT: 1883, TEMPORAL_NAMESPACE: 'default', DATABASE_POOL_SIZE: 10 });
+    expect(config).toMatchObject({ OIDC_ALLOWED_CLIENTS: ['safeshipper-web', 'safeshipper-integrations'], NODE_ENV: 'production', API_PORT: 3100, MQTT_PORT: 1883, TEMPORAL_NAMESPACE: 'default', DATABASE_POOL_SIZE: 10 });
   });
 
   it('has no default for any secret or endpoint: each missing one is named', () => {
@@ -24,6 +25,7 @@ describe('configuration is validated once at start', () => {
         '  TEMPORAL_ADDRESS: Invalid input: expected string, received undefined',
         '  OIDC_ISSUER: must be the Keycloak realm URL, e.g. https://id.example.com/realms/safeshipper',
         '  OIDC_AUDIENCE: Invalid input: expected string, received undefined',
+        '  OIDC_ALLOWED_CLIENTS: is required: the client ids whose tokens the API accepts, comma-separated (e.g. safeshipper-web,safeshipper-integrations)',
         '  DATA_ENCRYPTION_KEY: is required: 32 random bytes, base64 (openssl rand -base64 32)',
       ].join('\n'),
     );
@@ -35,5 +37,6 @@ describe('configuration is validated once at start', () => {
     expect(() => loadConfig({ ...valid, DATABASE_URL: 'mysql://x' })).toThrow('DATABASE_URL: must be a postgresql:// URL');
     expect(() => loadConfig({ ...valid, TEMPORAL_ADDRESS: 'temporal' })).toThrow('TEMPORAL_ADDRESS: must be host:port');
     expect(() => loadConfig({ ...valid, API_PORT: '99999' })).toThrow('API_PORT');
+    expect(() => loadConfig({ ...valid, OIDC_ALLOWED_CLIENTS: ' , ' })).toThrow('OIDC_ALLOWED_CLIENTS: must name at least one client id');
   });
 });

@@ -120,7 +120,7 @@ export function platformRoute(router: Router<ApiState>, deps: RouteDeps, key: Po
   });
 }
 
-/** A route that reads no tenant data (the DG rules over a posted load): same checks, no transaction. */
+/** A route without the ORM's tenant transaction (the DG rules over a posted load; reads through db/tenant-read.ts): same checks. */
 export function securedRouteWithoutTenantData(router: Router<ApiState>, deps: RouteDeps, key: PolicyRoute, handler: (ctx: RouterContext<ApiState>, caller: Caller) => Promise<void>): void {
   const { method, path, requirement } = policyOf(key);
   router.register(path, [method], async (ctx: RouterContext<ApiState>) => {

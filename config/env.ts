@@ -32,6 +32,8 @@ const schema = z.object({
   KEYCLOAK_ADMIN_CLIENT_SECRET: z.string().min(1).optional(),
   API_PORT: port.default(3100),
   API_HOST: z.string().default('0.0.0.0'),
+  // HTTP worker processes of the API (node:cluster). Unset: one per CPU, except under NODE_ENV=test (1: in-process). 1 runs no cluster.
+  API_WORKERS: z.coerce.number().int().min(1, 'must be at least 1').max(64).optional(),
   MQTT_PORT: port.default(1883),
   MQTT_HOST: z.string().default('0.0.0.0'),
   // Rate limits: shared by every API replica through Redis when REDIS_URL is set, per process otherwise.

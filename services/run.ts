@@ -1,8 +1,11 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { loadConfig, type Config } from '../config/env.js';
 import { createLogger, type Logger } from '../config/logger.js';
-import { openDatabase, type Database } from '../db/orm.js';
+import { openDatabase } from '../db/orm.js';
 import { startApi } from '../api/server.js';
 import { startIngest } from '../ingest/broker.js';
+import { startApiCluster } from './api-cluster.js';
 import { startWorker } from './worker.js';
 
 export const SERVICES = ['api', 'worker', 'ingest'] as const;
@@ -10,52 +13,65 @@ export type ServiceName = (typeof SERVICES)[number];
 
 export interface RunningServices {
   config: Config;
-  db: Database;
   log: Logger;
   urls: Partial<Record<ServiceName, string>>;
   stop(): Promise<void>;
 }
 
+/** How many API processes: API_WORKERS, else one per CPU (tests keep the API in their own process). */
+export function apiWorkers(config: Pick<Config, 'API_WORKERS' | 'NODE_ENV'>): number {
+  return config.API_WORKERS ?? (config.NODE_ENV === 'test' ? 1 : availableParallelism());
+}
+
 /**
- * Starts any of api, worker and ingest in this process (all three for development, one per
- * process to scale out). Stopping reverses the order: the API stops taking requests, the
- * broker closes after committing what it holds, the worker drains, then the pool ends.
+ * Starts any of api, worker and ingest (all three for development, one per process to scale
+ * out). The API runs in this process, or as a cluster of API_WORKERS processes (one per CPU by
+ * default) with this process as their primary; worker and ingest always stay in this process
+ * (one broker owns the MQTT port and its sessions; Temporal workers scale as separate processes).
+ * Stopping reverses the order: the API stops taking requests, the broker closes after committing
+ * what it holds, the worker drains, then the pool ends.
  */
 export async function startServices(names: readonly ServiceName[], env: NodeJS.ProcessEnv = process.env): Promise<RunningServices> {
   const config = loadConfig(env);
-  const log = createLogger(names.join('+'), config.LOG_LEVEL);
-  const db = await openDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE });
+  // Cluster workers tag their lines with their pid: which process served a request shows in the log.
+  const log = cluster.isWorker ? createLogger(names.join('+'), config.LOG_LEVEL).child({ pid: process.pid }) : createLogger(names.join('+'), config.LOG_LEVEL);
+  const workers = names.includes('api') ? apiWorkers(config) : 0;
+  const inProcess = names.filter((name) => name !== 'api' || workers === 1);
+  const db = inProcess.length > 0 ? await openDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE }) : undefined;
   const stops: Array<() => Promise<void>> = [];
   const urls: Partial<Record<ServiceName, string>> = {};
   try {
-    if (names.includes('worker')) {
+    if (db && inProcess.includes('worker')) {
       const worker = await startWorker(config, db, log);
       stops.push(() => worker.shutdown());
       urls.worker = `${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`;
     }
-    if (names.includes('ingest')) {
+    if (db && inProcess.includes('ingest')) {
       const ingest = await startIngest(config, db, log);
       stops.push(() => ingest.close());
       urls.ingest = ingest.url;
     }
-    if (names.includes('api')) {
+    if (db && inProcess.includes('api')) {
       const api = await startApi(config, db, log);
       stops.push(() => api.close());
+      urls.api = api.url;
+    } else if (names.includes('api')) {
+      const api = await startApiCluster(workers, env, log);
+      stops.push(() => api.stop());
       urls.api = api.url;
     }
   } catch (error) {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    await db.close();
+    await db?.close();
     throw error;
   }
   return {
     config,
-    db,
     log,
     urls,
     async stop() {
       for (const stop of [...stops].reverse()) await stop();
-      await db.close();
+      await db?.close();
       log.info('stopped');
     },
   };

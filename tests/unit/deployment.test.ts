@@ -102,6 +102,12 @@ describe('the production realm template', () => {
     expect(template).toEqual(expectedTemplate(devRealm));
   });
 
+  it('is the realm whose clients the API accepts', () => {
+    const allowed = String(service('api').environment?.OIDC_ALLOWED_CLIENTS).split(',');
+    expect(allowed).toEqual(['safeshipper-web']);
+    for (const id of allowed) expect(template.clients.map((client) => client.clientId)).toContain(id);
+  });
+
   it('gets each placeholder from a variable compose refuses to start without', () => {
     const placeholders = [...new Set([...JSON.stringify(template).matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((match) => match[1]!))].sort();
     expect(placeholders).toEqual(['KEYCLOAK_ADMIN_CLIENT_SECRET', 'SAFESHIPPER_WEB_URL']);

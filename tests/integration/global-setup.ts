@@ -25,45 +25,57 @@ export default async function setup(project: TestProject) {
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const database = `safeshipper_test_${runId}`;
   const withDatabase = (url: string) => url.replace(new RegExp(`/${APP_DATABASE}$`), `/${database}`);
-
-  const keycloak = { origin: keycloakOrigin(stackEnv.OIDC_ISSUER!), adminPassword: stackEnv.KEYCLOAK_ADMIN_PASSWORD! };
-  const realm = testRealmName(runId);
-  await deleteAbandonedTestRealms(keycloak);
-  const issuer = await createTestRealm(keycloak, realm);
-  await ensureTestNamespace(stackEnv.TEMPORAL_ADDRESS!);
-
-  const owner = new pg.Client({ connectionString: stackEnv.DATABASE_OWNER_URL });
-  await owner.connect();
-  await owner.query(`CREATE DATABASE ${database} TEMPLATE ${TEMPLATE_DATABASE}`);
-  await owner.end();
-
-  const env = {
+  const env: Record<string, string> = {
     ...stackEnv,
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: withDatabase(stackEnv.DATABASE_URL!),
     DATABASE_OWNER_URL: withDatabase(stackEnv.DATABASE_OWNER_URL!),
-    OIDC_ISSUER: issuer,
+    DATABASE_CATALOGUE_URL: withDatabase(stackEnv.DATABASE_CATALOGUE_URL!),
     TEMPORAL_NAMESPACE: TEST_NAMESPACE,
     TEMPORAL_TASK_QUEUE_PREFIX: `test-${runId}-`,
     RATE_LIMIT_KEY_PREFIX: `safeshipper-test:${runId}`,
     TEST_DEVICE_SECRET: randomBytes(18).toString('base64url'),
   };
-  await migrate(env.DATABASE_OWNER_URL);
-  const db = await openDatabase({ url: env.DATABASE_URL, poolSize: 2 });
-  await seedDemoData(db, await hashDeviceSecret(env.TEST_DEVICE_SECRET));
-  await governmentActivities(db).syncDangerousGoodsCatalogue(SHIPPED_CATALOGUE);
-  await db.close();
 
-  project.provide('env', env);
-  project.provide('workflowBundle', await bundleWorkflows());
+  const keycloak = { origin: keycloakOrigin(stackEnv.OIDC_ISSUER!), adminPassword: stackEnv.KEYCLOAK_ADMIN_PASSWORD! };
+  const realm = testRealmName(runId);
+  // Keycloak and Temporal work alongside the database's: a realm import takes seconds.
+  const identity = deleteAbandonedTestRealms(keycloak).then(() => createTestRealm(keycloak, realm));
+  const temporal = ensureTestNamespace(stackEnv.TEMPORAL_ADDRESS!).then(() => bundleWorkflows());
+  // Observed now, so a failure of one is not an unhandled rejection while the database work runs.
+  void Promise.allSettled([identity, temporal]);
 
-  return async () => {
-    await cleanUpRun(stackEnv.TEMPORAL_ADDRESS!, env.TEMPORAL_NAMESPACE, env.TEMPORAL_TASK_QUEUE_PREFIX);
-    await deleteTestRealm(keycloak, realm);
+  const dropDatabase = async () => {
     const client = new pg.Client({ connectionString: stackEnv.DATABASE_OWNER_URL });
     await client.connect();
     await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await client.end();
+  };
+
+  try {
+    const owner = new pg.Client({ connectionString: stackEnv.DATABASE_OWNER_URL });
+    await owner.connect();
+    await owner.query(`CREATE DATABASE ${database} TEMPLATE ${TEMPLATE_DATABASE}`);
+    await owner.end();
+    await migrate(env.DATABASE_OWNER_URL!);
+    const db = await openDatabase({ url: env.DATABASE_URL!, poolSize: 2 });
+    await seedDemoData(db, await hashDeviceSecret(env.TEST_DEVICE_SECRET!));
+    await governmentActivities({ catalogueDatabaseUrl: env.DATABASE_CATALOGUE_URL }).syncDangerousGoodsCatalogue(SHIPPED_CATALOGUE);
+    await db.close();
+    env.OIDC_ISSUER = await identity;
+    project.provide('env', env);
+    project.provide('workflowBundle', await temporal);
+  } catch (error) {
+    // A setup that fails half-way leaves nothing behind either.
+    await identity.then(() => deleteTestRealm(keycloak, realm)).catch(() => undefined);
+    await dropDatabase().catch(() => undefined);
+    throw error;
+  }
+
+  return async () => {
+    await cleanUpRun(stackEnv.TEMPORAL_ADDRESS!, TEST_NAMESPACE, env.TEMPORAL_TASK_QUEUE_PREFIX!);
+    await deleteTestRealm(keycloak, realm);
+    await dropDatabase();
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Database } from '../db/orm.js';
+import { openDatabase, type Database } from '../db/orm.js';
 import { applyCatalogue, CatalogueSyncRefused, type SyncOutcome } from '../db/dangerous-goods.js';
 import { parseHmtJsonl, parseSpecialProvisions, sourceUrlProblem, type SourceProblem } from '../domain/dangerous-goods/catalogue-sync.js';
 
@@ -42,22 +42,38 @@ export async function fetchText(url: string): Promise<string> {
   return text;
 }
 
-/** Activities that talk to government data sources. */
-export function governmentActivities(db: Database) {
+/**
+ * The government DG sync: read the published tables, validate them whole, apply the differences.
+ * `catalogue` must connect as the catalogue role (DATABASE_CATALOGUE_URL): the app role may only read the catalogue.
+ */
+export async function syncCatalogue(catalogue: Database, sources: CatalogueSources): Promise<SyncOutcome> {
+  const [tableText, provisionsText] = await Promise.all([fetchText(sources.hazardousMaterialsTable), fetchText(sources.specialProvisions)]);
+  const rows = parseHmtJsonl(tableText);
+  if (!rows.ok) throw new CatalogueSourceInvalid(`${sources.hazardousMaterialsTable}: ${rows.problems.length} invalid line(s)`, rows.problems);
+  const provisions = parseSpecialProvisions(provisionsText);
+  if (!provisions.ok) throw new CatalogueSourceInvalid(`${sources.specialProvisions}: invalid`, provisions.problems);
+  const checksum = createHash('sha256').update(tableText).update('\0').update(provisionsText).digest('hex');
+  try {
+    return await applyCatalogue(catalogue, { source: sources.hazardousMaterialsTable, rows: rows.value, specialProvisions: provisions.value, checksum });
+  } catch (error) {
+    if (error instanceof CatalogueSyncRefused) throw new CatalogueSourceInvalid(error.message);
+    throw error;
+  }
+}
+
+/**
+ * Activities that talk to government data sources. A sync is rare (scheduled or on demand), so
+ * it opens its own connection as the catalogue role for its duration rather than holding a pool.
+ */
+export function governmentActivities(deps: { catalogueDatabaseUrl: string | undefined }) {
   return {
-    /** The government DG sync: read the published tables, validate them whole, apply the differences. */
     async syncDangerousGoodsCatalogue(sources: CatalogueSources): Promise<SyncOutcome> {
-      const [tableText, provisionsText] = await Promise.all([fetchText(sources.hazardousMaterialsTable), fetchText(sources.specialProvisions)]);
-      const rows = parseHmtJsonl(tableText);
-      if (!rows.ok) throw new CatalogueSourceInvalid(`${sources.hazardousMaterialsTable}: ${rows.problems.length} invalid line(s)`, rows.problems);
-      const provisions = parseSpecialProvisions(provisionsText);
-      if (!provisions.ok) throw new CatalogueSourceInvalid(`${sources.specialProvisions}: invalid`, provisions.problems);
-      const checksum = createHash('sha256').update(tableText).update('\0').update(provisionsText).digest('hex');
+      if (!deps.catalogueDatabaseUrl) throw new Error('DATABASE_CATALOGUE_URL is not set: the DG catalogue is written only by the catalogue sync role (safeshipper_catalogue)');
+      const catalogue = await openDatabase({ url: deps.catalogueDatabaseUrl, poolSize: 1 });
       try {
-        return await applyCatalogue(db, { source: sources.hazardousMaterialsTable, rows: rows.value, specialProvisions: provisions.value, checksum });
-      } catch (error) {
-        if (error instanceof CatalogueSyncRefused) throw new CatalogueSourceInvalid(error.message);
-        throw error;
+        return await syncCatalogue(catalogue, sources);
+      } finally {
+        await catalogue.close();
       }
     },
   };

@@ -4,11 +4,13 @@ import { governmentActivities } from './government.js';
 
 export interface ActivityDependencies {
   db: Database;
+  /** The catalogue sync role's URL (DATABASE_CATALOGUE_URL): the app role may only read the DG catalogue. */
+  catalogueDatabaseUrl: string | undefined;
 }
 
 /** Every activity the worker registers; workflows see only this type. */
 export function createActivities(deps: ActivityDependencies) {
-  return { ...databaseActivities(deps.db), ...governmentActivities(deps.db) };
+  return { ...databaseActivities(deps.db), ...governmentActivities({ catalogueDatabaseUrl: deps.catalogueDatabaseUrl }) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

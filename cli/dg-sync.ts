@@ -1,5 +1,5 @@
 // `safeshipper dg sync`: the government DG sync on demand (the scheduled workflow runs the same activity).
-import { governmentActivities, CatalogueSourceInvalid, SHIPPED_CATALOGUE } from '../activities/government.js';
+import { CatalogueSourceInvalid, SHIPPED_CATALOGUE, syncCatalogue } from '../activities/government.js';
 import { openDatabase } from '../db/orm.js';
 import { sourceUrlProblem } from '../domain/dangerous-goods/catalogue-sync.js';
 import { UsageError } from './errors.js';
@@ -15,11 +15,11 @@ export async function syncCommand(options: { hmtUrl?: string | undefined; specia
     const refused = sourceUrlProblem(value);
     if (refused) throw new UsageError(refused);
   }
-  const url = env.DATABASE_URL;
-  if (!url || !/^postgres(ql)?:\/\//.test(url)) throw new UsageError('DATABASE_URL must be set to the app role\'s postgresql:// URL (on a dev machine: set -a; . .stack/stack.env)');
+  const url = env.DATABASE_CATALOGUE_URL;
+  if (!url || !/^postgres(ql)?:\/\//.test(url)) throw new UsageError('DATABASE_CATALOGUE_URL must be set to the catalogue sync role\'s postgresql:// URL (on a dev machine: set -a; . .stack/stack.env)');
   const db = await openDatabase({ url, poolSize: 2 });
   try {
-    const outcome = await governmentActivities(db).syncDangerousGoodsCatalogue(sources);
+    const outcome = await syncCatalogue(db, sources);
     const list = (keys: readonly string[]) => ({ count: keys.length, keys: keys.slice(0, LISTED) });
     return {
       status: outcome.status,

@@ -12,7 +12,7 @@ const USAGE = `usage:
   safeshipper dg check-compatibility < load.json
   safeshipper dg placards --regime adg|49cfr [--international] < load.json
   safeshipper dg compliance < shipment.json
-  safeshipper dg sync [--hmt-url URL] [--special-provisions-url URL]   (needs DATABASE_URL)
+  safeshipper dg sync [--hmt-url URL] [--special-provisions-url URL]   (needs DATABASE_CATALOGUE_URL)
 
 load.json: {"items":[{"unNumber":"UN1203","packingGroup":"II","quantity":200,"unit":"L"}]}
 `;

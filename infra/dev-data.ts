@@ -33,7 +33,7 @@ export async function prepareDatabase(env: Record<string, string>, stackRoot: st
   const db = await openDatabase({ url: env.DATABASE_URL!, poolSize: 2 });
   try {
     await seedDemoData(db, await hashDeviceSecret(device.secret));
-    const catalogue = await governmentActivities(db).syncDangerousGoodsCatalogue(SHIPPED_CATALOGUE);
+    const catalogue = await governmentActivities({ catalogueDatabaseUrl: env.DATABASE_CATALOGUE_URL }).syncDangerousGoodsCatalogue(SHIPPED_CATALOGUE);
     return { applied, device, catalogue };
   } finally {
     await db.close();

@@ -39,7 +39,7 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueues(config).platform,
     ...(options.bundle ? { workflowBundle: options.bundle } : { workflowsPath }),
-    activities: createActivities({ db }),
+    activities: createActivities({ db, catalogueDatabaseUrl: config.DATABASE_CATALOGUE_URL }),
     shutdownGraceTime: '10 seconds',
   });
   const done = worker.run().finally(() => connection.close());

@@ -3,10 +3,11 @@
 set -euo pipefail
 : "${SAFESHIPPER_OWNER_PASSWORD:?set SAFESHIPPER_OWNER_PASSWORD}"
 : "${SAFESHIPPER_APP_PASSWORD:?set SAFESHIPPER_APP_PASSWORD}"
+: "${SAFESHIPPER_CATALOGUE_PASSWORD:?set SAFESHIPPER_CATALOGUE_PASSWORD}"
 : "${TEMPORAL_DB_PASSWORD:?set TEMPORAL_DB_PASSWORD}"
 : "${KEYCLOAK_DB_PASSWORD:?set KEYCLOAK_DB_PASSWORD}"
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
-  -v owner_password="$SAFESHIPPER_OWNER_PASSWORD" -v app_password="$SAFESHIPPER_APP_PASSWORD" \
+  -v owner_password="$SAFESHIPPER_OWNER_PASSWORD" -v app_password="$SAFESHIPPER_APP_PASSWORD" -v catalogue_password="$SAFESHIPPER_CATALOGUE_PASSWORD" \
   -f /safeshipper/provision.sql
 
 # Temporal and Keycloak (production compose only) keep their data here, each as an unprivileged role

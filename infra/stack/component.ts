@@ -17,6 +17,8 @@ export interface Component {
   /** Installs what is missing (beyond Debian packages); true when it had to install something. */
   install?(): Promise<boolean>;
   running(): Promise<boolean>;
+  /** Brings a component that is already running up to date with this checkout (idempotent). */
+  reconcile?(): Promise<void>;
   /** Starts the component and returns once it is healthy. */
   start(): Promise<void>;
   /** Stops the component; true when it was running. */

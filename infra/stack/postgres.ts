@@ -13,6 +13,8 @@ export const APP_DATABASE = 'safeshipper';
 export const TEMPLATE_DATABASE = 'safeshipper_template';
 export const OWNER_ROLE = 'safeshipper_owner';
 export const APP_ROLE = 'safeshipper_app';
+/** The government DG sync's role: the only writer of the shared DG catalogue. */
+export const CATALOGUE_ROLE = 'safeshipper_catalogue';
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 const PROVISION_SQL = fileURLToPath(new URL('../postgres/provision.sql', import.meta.url));
@@ -53,7 +55,7 @@ export function postgres(ctx: StackContext): Component {
   async function provision(): Promise<void> {
     await run(
       join(PG_BIN, 'psql'),
-      ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-q', '-v', `owner_password=${ctx.secrets.ownerPassword}`, '-v', `app_password=${ctx.secrets.appPassword}`, '-f', PROVISION_SQL],
+      ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-q', '-v', `owner_password=${ctx.secrets.ownerPassword}`, '-v', `app_password=${ctx.secrets.appPassword}`, '-v', `catalogue_password=${ctx.secrets.cataloguePassword}`, '-f', PROVISION_SQL],
       { log: join(ctx.settings.logs, 'provision.log'), env: { ...process.env, PGPASSWORD: ctx.secrets.postgresSuperuserPassword } },
     );
   }
@@ -70,6 +72,8 @@ export function postgres(ctx: StackContext): Component {
     },
 
     running,
+    // Roles and databases a newer checkout needs (a new role, a changed password) reach a server that is already running.
+    reconcile: provision,
 
     async start() {
       await mkdir(socketDir, { recursive: true });

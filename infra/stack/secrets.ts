@@ -10,6 +10,7 @@ export interface StackSecrets {
   postgresSuperuserPassword: string;
   ownerPassword: string;
   appPassword: string;
+  cataloguePassword: string;
   keycloakAdminPassword: string;
   dataEncryptionKey: string;
 }
@@ -18,6 +19,7 @@ const make = (): StackSecrets => ({
   postgresSuperuserPassword: randomBytes(18).toString('base64url'),
   ownerPassword: randomBytes(18).toString('base64url'),
   appPassword: randomBytes(18).toString('base64url'),
+  cataloguePassword: randomBytes(18).toString('base64url'),
   keycloakAdminPassword: randomBytes(18).toString('base64url'),
   dataEncryptionKey: randomBytes(32).toString('base64'),
 });

@@ -2,7 +2,7 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Component, StackContext } from './component.js';
 import { keycloak, REALM } from './keycloak.js';
-import { APP_DATABASE, APP_ROLE, OWNER_ROLE, postgres } from './postgres.js';
+import { APP_DATABASE, APP_ROLE, CATALOGUE_ROLE, OWNER_ROLE, postgres } from './postgres.js';
 import { step } from './progress.js';
 import { redis } from './redis.js';
 import { loadSecrets } from './secrets.js';
@@ -30,6 +30,7 @@ export function stackEnvironment(ctx: StackContext): Record<string, string> {
     NODE_ENV: 'development',
     DATABASE_URL: db(APP_ROLE, secrets.appPassword),
     DATABASE_OWNER_URL: db(OWNER_ROLE, secrets.ownerPassword),
+    DATABASE_CATALOGUE_URL: db(CATALOGUE_ROLE, secrets.cataloguePassword),
     TEMPORAL_ADDRESS: `127.0.0.1:${s.temporalPort}`,
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_UI_URL: `http://localhost:${s.temporalUiPort}`,
@@ -82,6 +83,7 @@ async function ensure(ctx: StackContext, component: Component): Promise<void> {
         }
         throw new Error(`${component.title} is running but unhealthy; see ${component.log} or run \`npm run stack -- down\``);
       });
+      if (component.reconcile) await step(`${component.title}: bring up to date`, () => component.reconcile!());
       return;
     }
     await step(`${component.title}: start`, () => component.start());

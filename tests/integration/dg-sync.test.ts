@@ -33,7 +33,7 @@ describe('government DG sync: a local server plays the regulator, the CLI trigge
   const sync = (env: Record<string, string | undefined> = {}, hmtUrl = `${base}/hmt.jsonl`) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, ['bin/safeshipper.js', 'dg', 'sync', '--hmt-url', hmtUrl, '--special-provisions-url', `${base}/sp.json`], {
-        env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: certificate, DATABASE_URL: database.url, ...env },
+        env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: certificate, DATABASE_CATALOGUE_URL: database.catalogueUrl, ...env },
       });
       let stdout = '';
       let stderr = '';
@@ -127,6 +127,24 @@ describe('government DG sync: a local server plays the regulator, the CLI trigge
     expect((await row('UN1090', 'Acetone')).withdrawn).toBe(false);
   });
 
+  it('the app role may read the shared catalogue but not write it (the sync has a role of its own)', async () => {
+    const app = new pg.Client({ connectionString: database.url });
+    await app.connect();
+    try {
+      expect((await app.query("SELECT count(*)::int AS n FROM dangerous_goods WHERE un_number = 'UN1203'")).rows[0].n).toBeGreaterThan(0);
+      const writes = [
+        ["UPDATE dangerous_goods SET proper_shipping_name = 'Water' WHERE un_number = 'UN1203'", 'dangerous_goods'],
+        ['DELETE FROM dangerous_goods', 'dangerous_goods'],
+        ["INSERT INTO special_provisions (code, text) VALUES ('Z9', 'anything goes')", 'special_provisions'],
+        ["UPDATE special_provisions SET text = 'anything goes'", 'special_provisions'],
+        ["INSERT INTO dg_catalogue_revisions (source, checksum, row_count, added, changed, withdrawn, reinstated, special_provisions_changed) VALUES ('x', 'x', 0, 0, 0, 0, 0, 0)", 'dg_catalogue_revisions'],
+      ] as const;
+      for (const [sql, table] of writes) await expect(app.query(sql), sql).rejects.toThrow(`permission denied for table ${table}`);
+    } finally {
+      await app.end();
+    }
+  });
+
   it('refuses an http: source (the README promises https only): exit 2, nothing read, nothing changed', async () => {
     let requests = 0;
     const plain = (await import('node:http')).createServer((_, response) => {
@@ -145,10 +163,16 @@ describe('government DG sync: a local server plays the regulator, the CLI trigge
     }
   });
 
-  it('without DATABASE_URL: exit 2 and the fix', async () => {
-    const result = await sync({ DATABASE_URL: undefined });
-    expect(result.code).toBe(2);
+  it('without DATABASE_CATALOGUE_URL: exit 2 and the fix', async () => {
+    const result = await sync({ DATABASE_CATALOGUE_URL: undefined });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: "safeshipper: DATABASE_CATALOGUE_URL must be set to the catalogue sync role's postgresql:// URL (on a dev machine: set -a; . .stack/stack.env)\n" });
+  });
+
+  it('as the app role the sync is refused by PostgreSQL and changes nothing', async () => {
+    const result = await sync({ DATABASE_CATALOGUE_URL: database.url });
+    expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/DATABASE_URL must be set/);
+    expect(result.stderr).toContain('permission denied for table');
+    expect(await revisions()).toBe(3);
   });
 });

@@ -37,7 +37,7 @@ export async function passwordToken(username: string, options: { clientId?: stri
  * A database of its own for a test file that changes shared data (the catalogue sync): cloned
  * from the extension template and migrated; drop it when done.
  */
-export async function isolatedDatabase(name: string): Promise<{ url: string; ownerUrl: string; drop(): Promise<void> }> {
+export async function isolatedDatabase(name: string): Promise<{ url: string; ownerUrl: string; catalogueUrl: string; drop(): Promise<void> }> {
   const { default: pg } = await import('pg');
   const { migrate } = await import('../../db/orm.js');
   const env = testEnv();
@@ -51,6 +51,7 @@ export async function isolatedDatabase(name: string): Promise<{ url: string; own
   return {
     url: withDatabase(env.DATABASE_URL!),
     ownerUrl: withDatabase(env.DATABASE_OWNER_URL!),
+    catalogueUrl: withDatabase(env.DATABASE_CATALOGUE_URL!),
     async drop() {
       const client = new pg.Client({ connectionString: env.DATABASE_OWNER_URL });
       await client.connect();

@@ -115,7 +115,7 @@ describe.concurrent('safeshipper dg (spawned CLI)', () => {
 
   it('dg sync: an http: source is refused before any connection, exit 2', async () => {
     const nowhere = 'postgresql://nobody:x@127.0.0.1:1/none';
-    const r = await cli(['dg', 'sync', '--hmt-url', 'http://regulator.example/hmt.jsonl'], null, { DATABASE_URL: nowhere, DATABASE_CATALOGUE_URL: nowhere });
+    const r = await cli(['dg', 'sync', '--hmt-url', 'http://regulator.example/hmt.jsonl'], null, { DATABASE_CATALOGUE_URL: nowhere });
     expect(r).toEqual({ code: 2, stdout: '', stderr: 'safeshipper: http://regulator.example/hmt.jsonl: only https: URLs are accepted (file: for local copies); http: can be altered in transit\n' });
   }, T);
 

@@ -11,5 +11,11 @@ export function databaseActivities(db: Database) {
       const rows = await db.em.fork().execute<Array<{ days: number | null }>>('SELECT run_telemetry_maintenance() AS days');
       return rows[0]?.days ?? null;
     },
+
+    /** Deletes every company's idempotency keys older than their 24 hours; returns how many went. */
+    async purgeExpiredIdempotencyKeys(): Promise<number> {
+      const rows = await db.em.fork().execute<Array<{ purged: string }>>('SELECT purge_expired_idempotency_keys() AS purged');
+      return Number(rows[0]?.purged ?? 0);
+    },
   };
 }

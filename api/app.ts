@@ -21,9 +21,9 @@ import { emergencyContacts } from './resources/emergency-contacts.js';
 import { consignmentItems, shipments } from './resources/shipments.js';
 import { deviceRoutes } from './resources/devices.js';
 import { FieldEncryption } from '../security/field-encryption.js';
+import { AuditCheckpointSeal } from '../security/audit-checkpoint.js';
 import Router from '@koa/router';
 import { databaseRules, type RulesSource } from './rules-source.js';
-import { jsonBody } from './middleware/json-body.js';
 import { authFailureLimit, limitsFromConfig, perUserLimit, rateLimiter, type RateLimiter } from './middleware/rate-limit.js';
 import type { ApiState, RouteDeps } from './routing.js';
 import { docsRoutes } from './routes/docs.js';
@@ -37,10 +37,20 @@ export interface ApiDependencies {
   clock?: () => Date;
   /** startApi passes the Redis-backed limiter and closes it; by default a fresh in-memory one, so tests never share budgets. */
   limiter?: RateLimiter;
+  /** The Keycloak admin client for /users; by default built from the configuration (tests put a slow or failing one in). */
+  identity?: KeycloakAdmin | undefined;
 }
 
 /** The composition root of the HTTP edge. */
-export function createApp({ config, db, temporal, log, clock, limiter = rateLimiter({ limits: limitsFromConfig(config) }) }: ApiDependencies): Koa<ApiState> {
+export function createApp({
+  config,
+  db,
+  temporal,
+  log,
+  clock,
+  limiter = rateLimiter({ limits: limitsFromConfig(config) }),
+  identity = config.KEYCLOAK_ADMIN_CLIENT_SECRET ? keycloakAdminFromConfig(config) : undefined,
+}: ApiDependencies): Koa<ApiState> {
   const app = new Koa<ApiState>();
   app.proxy = config.TRUST_PROXY;
   app.maxIpsCount = 1;
@@ -66,10 +76,16 @@ export function createApp({ config, db, temporal, log, clock, limiter = rateLimi
   app.use(health.routes());
   const limited = config.API_RATE_LIMITS === 'on';
   if (limited) app.use(authFailureLimit(limiter));
-  app.use(jsonBody());
-  const deps: RouteDeps = { db, verify, recentCallers: new Map(), ...(limited ? { beforeHandler: perUserLimit(limiter) } : {}) };
-  const identity = config.KEYCLOAK_ADMIN_CLIENT_SECRET ? keycloakAdminFromConfig(config) : undefined;
-  for (const router of apiRouters(deps, databaseRules(db), new FieldEncryption(config.DATA_ENCRYPTION_KEY), identity)) {
+  // Bodies are read by the route wrappers, after authentication (api/routing.ts).
+  const deps: RouteDeps = {
+    db,
+    verify,
+    fields: new FieldEncryption(config.DATA_ENCRYPTION_KEY),
+    auditSeal: new AuditCheckpointSeal(config.AUDIT_CHECKPOINT_KEY),
+    recentCallers: new Map(),
+    ...(limited ? { beforeHandler: perUserLimit(limiter) } : {}),
+  };
+  for (const router of apiRouters(deps, databaseRules(db), identity)) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }
@@ -78,13 +94,13 @@ export function createApp({ config, db, temporal, log, clock, limiter = rateLimi
 }
 
 /** Every `/api/v1` router; each route in them is registered through the policy table. */
-export function apiRouters(deps: RouteDeps, rules: RulesSource, fields: FieldEncryption, identity: KeycloakAdmin | undefined): Array<Router<ApiState>> {
+export function apiRouters(deps: RouteDeps, rules: RulesSource, identity: KeycloakAdmin | undefined): Array<Router<ApiState>> {
   const masterData = new Router<ApiState>({ prefix: '/api/v1' });
   resourceRoutes(masterData, deps, vehicles);
   resourceRoutes(masterData, deps, drivers);
   resourceRoutes(masterData, deps, trainingRecords);
   resourceRoutes(masterData, deps, geofences);
-  resourceRoutes(masterData, deps, emergencyContacts(fields));
+  resourceRoutes(masterData, deps, emergencyContacts(deps.fields));
   resourceRoutes(masterData, deps, shipments);
   resourceRoutes(masterData, deps, consignmentItems);
   deviceRoutes(masterData, deps);

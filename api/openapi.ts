@@ -192,7 +192,14 @@ const auditEntry = z.object({
 const chainVerification = z.object({
   valid: z.boolean(),
   entries: z.number().int(),
-  firstBreak: z.object({ id: z.number().int(), reason: z.enum(['hash-mismatch', 'broken-link']) }).nullable().openapi({ description: 'The first entry whose hash or link does not match' }),
+  firstBreak: z
+    .object({ id: z.number().int(), reason: z.enum(['hash-mismatch', 'broken-link', 'checkpoint-mismatch', 'checkpoint-forged']) })
+    .nullable()
+    .openapi({
+      description:
+        'The first problem: an entry whose hash or link does not match; an entry a checkpoint sealed that no longer has the sealed hash or is gone (checkpoint-mismatch: rewritten and re-hashed, or truncated); a checkpoint whose seal does not verify (checkpoint-forged)',
+    }),
+  checkpointedThrough: z.number().int().nullable().openapi({ description: 'The last entry sealed by a verified checkpoint (sealed every 5 minutes with a key the database does not hold); later entries are protected by the chain only' }),
 });
 
 const dangerousGood = z.object({
@@ -628,7 +635,7 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
     'GET /api/v1/audit-log/verify': {
       operationId: 'verifyAuditLog',
       summary: 'Verify the audit chain',
-      description: "Recomputes every hash of your company's chain and checks each link.",
+      description: "Recomputes every hash of your company's chain, checks each link, and checks the chain against its sealed checkpoints.",
       tag: 'Audit log',
       success: { status: 200, description: 'Whether the chain is intact, and where it first breaks if not.', schema: chainVerification.openapi('AuditChainVerification') },
     },

@@ -154,7 +154,7 @@ export function resourceRoutes<E extends Versioned, Create, Update, View>(router
     const p = params(ctx);
     await ensureParent(rc, p);
     const body: unknown = ctx.request.body;
-    const idempotency = await claimIdempotencyKey(rc.em, { companyId: rc.caller.companyId, subject: rc.caller.subject, key: ctx.get('Idempotency-Key') || undefined, method: 'POST', path: ctx.path, body });
+    const idempotency = await claimIdempotencyKey(rc.em, deps.fields, { companyId: rc.caller.companyId, subject: rc.caller.subject, key: ctx.get('Idempotency-Key') || undefined, method: 'POST', path: ctx.path, body });
     if (idempotency && 'replay' in idempotency) {
       ctx.status = idempotency.replay.status;
       ctx.set({ ...idempotency.replay.headers, 'Idempotent-Replayed': 'true' });

@@ -5,7 +5,10 @@ import { ROUTE_POLICY, type PolicyRoute } from '../domain/policy.js';
 import { inTenant, type Database, type EntityManager } from '../db/orm.js';
 import { appendAudit, type AuditEntry } from '../db/audit.js';
 import { recordCaller } from '../db/users.js';
+import type { AuditCheckpointSeal } from '../security/audit-checkpoint.js';
+import type { FieldEncryption } from '../security/field-encryption.js';
 import type { Principal, TokenVerifier } from './auth.js';
+import { readJsonBody } from './middleware/json-body.js';
 import { forbidden } from './problem.js';
 
 export interface ApiState {
@@ -27,9 +30,24 @@ export interface RequestContext {
   audit(record: AuditRecord): Promise<void>;
 }
 
+/**
+ * What a handler that calls another system (Keycloak) gets: no transaction is open while it
+ * waits, and each audit entry commits on its own, at once — an entry written before the call
+ * stays whatever happens after it.
+ */
+export interface ExternalCallContext {
+  caller: Caller;
+  requestId: string;
+  audit(record: AuditRecord): Promise<void>;
+}
+
 export interface RouteDeps {
   db: Database;
   verify: TokenVerifier;
+  /** Fields encrypted at rest, and the stored answers that may repeat them (idempotency). */
+  fields: FieldEncryption;
+  /** Seals of the audit chain heads, checked by /audit-log/verify. */
+  auditSeal: AuditCheckpointSeal;
   /** Callers recorded recently (subject|role|company → until), so the user row is not written on every request. */
   recentCallers: Map<string, number>;
   /** Runs after authentication, before the handler (rate limiting). */
@@ -53,6 +71,8 @@ async function authorise(ctx: RouterContext<ApiState>, deps: RouteDeps, requirem
   await deps.beforeHandler?.(ctx, principal, requirement);
   if (!principal.companyId) throw forbidden('Your account is not linked to a company');
   if (!allows(principal.role, requirement)) throw forbidden(`This action needs the "${requirement}" permission, which your role does not have`);
+  // Only now is the body read: nobody unauthenticated makes the API parse up to 2 MB.
+  await readJsonBody(ctx);
   const caller = { ...principal, companyId: principal.companyId };
   await remember(ctx, deps, caller);
   return caller;
@@ -108,6 +128,7 @@ export function platformRoute(router: Router<ApiState>, deps: RouteDeps, key: Po
     const principal = await deps.verify(ctx.get('Authorization') || undefined);
     await deps.beforeHandler?.(ctx, principal, requirement);
     if (!principal.platformStaff) throw forbidden('This route is for SafeShipper platform staff');
+    await readJsonBody(ctx);
     await handler(ctx, {
       principal,
       requestId: ctx.state.requestId,
@@ -125,5 +146,24 @@ export function securedRouteWithoutTenantData(router: Router<ApiState>, deps: Ro
   const { method, path, requirement } = policyOf(key);
   router.register(path, [method], async (ctx: RouterContext<ApiState>) => {
     await handler(ctx, await authorise(ctx, deps, requirement));
+  });
+}
+
+/**
+ * A route whose handler calls another system (Keycloak's admin API): the same checks, but no
+ * tenant transaction around the handler, so a slow answer holds no database connection.
+ */
+export function securedExternalRoute(router: Router<ApiState>, deps: RouteDeps, key: PolicyRoute, handler: (ctx: RouterContext<ApiState>, xc: ExternalCallContext) => Promise<void>): void {
+  const { method, path, requirement } = policyOf(key);
+  router.register(path, [method], async (ctx: RouterContext<ApiState>) => {
+    const caller = await authorise(ctx, deps, requirement);
+    await handler(ctx, {
+      caller,
+      requestId: ctx.state.requestId,
+      audit: (record) =>
+        inTenant(deps.db, caller.companyId, (em) =>
+          appendAudit(em, { ...record, companyId: caller.companyId, actorSubject: caller.subject, actorUsername: caller.username, requestId: ctx.state.requestId }),
+        ),
+    });
   });
 }

@@ -52,6 +52,10 @@ const schema = z.object({
   DATA_ENCRYPTION_KEY: z
     .string({ error: 'is required: 32 random bytes, base64 (openssl rand -base64 32)' })
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)'),
+  // Seals the audit chain heads (security/audit-checkpoint.ts); kept away from the database, so its owner cannot re-seal a rewritten chain.
+  AUDIT_CHECKPOINT_KEY: z
+    .string({ error: 'is required: 32 random bytes, base64 (openssl rand -base64 32)' })
+    .refine((value) => Buffer.from(value, 'base64').length >= 32, 'must be at least 32 bytes, base64-encoded (openssl rand -base64 32)'),
 });
 
 export type Config = z.infer<typeof schema>;

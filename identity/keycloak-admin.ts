@@ -10,9 +10,11 @@ import { highestRole, ROLES, type Role } from '../domain/rbac.js';
  * is "not found", exactly like an id that does not exist, so ids of other companies leak nothing.
  *
  * The API authenticates as its own confidential client (`safeshipper-admin-api`, client
- * credentials) whose service account holds `realm-management` manage-users, view-users and
- * query-users only: it cannot read realm settings or role definitions, which is why role ids are
- * taken from the user's own role mappings. The token is cached until shortly before it expires.
+ * credentials) whose service account holds `realm-management` manage-users, view-users,
+ * query-users and view-realm (read-only; Keycloak requires it to list a role's members, which is
+ * how a page of users gets its roles in one query per role instead of one call per user). Role
+ * ids for changes are still taken from the user's own role mappings. The token is cached until
+ * shortly before it expires. Calls in flight are bounded per process (`maxConcurrentCalls`).
  *
  * Roles: a user's role is the highest SafeShipper realm role *directly* assigned (the admin API
  * shows direct assignments; the composites ADMIN ⊃ MANAGER ⊃ … expand only in tokens).
@@ -32,6 +34,8 @@ export interface KeycloakAdminOptions {
   clientSecret: string;
   /** Per request to Keycloak (token and admin calls). Default 10 s. */
   timeoutMs?: number;
+  /** Admin calls in flight at once from this process; more wait their turn. Default 8. */
+  maxConcurrentCalls?: number;
   /** Milliseconds since the epoch, for the token cache. Default `Date.now`. */
   now?: () => number;
 }
@@ -161,7 +165,7 @@ const SERVICE_ACCOUNT_PREFIX = 'service-account-';
 /** Refresh the cached token this long before it expires (at most half its lifetime). */
 const REFRESH_MARGIN_MS = 30_000;
 const SCAN_PAGE = 100;
-const ROLE_LOOKUP_CONCURRENCY = 8;
+const ROLE_MEMBERS_PAGE = 1000;
 
 const nullish = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
 
@@ -206,6 +210,7 @@ export function createKeycloakAdmin(options: KeycloakAdminOptions): KeycloakAdmi
   const tokenUrl = `${options.issuer.replace(/\/$/, '')}/protocol/openid-connect/token`;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const now = options.now ?? Date.now;
+  const slots = semaphore(options.maxConcurrentCalls ?? 8);
 
   // ---- transport -------------------------------------------------------------------------
 
@@ -266,7 +271,8 @@ export function createKeycloakAdmin(options: KeycloakAdminOptions): KeycloakAdmi
       const bearer = await accessToken();
       const headers: Record<string, string> = { authorization: `Bearer ${bearer}`, accept: 'application/json' };
       if (request.body !== undefined) headers['content-type'] = 'application/json';
-      const response = await send(url, { method, headers, ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}) }, `${method} ${path}`);
+      // However many requests ask at once, Keycloak sees a bounded number from us (a slow Keycloak is not flooded).
+      const response = await slots.run(() => send(url, { method, headers, ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}) }, `${method} ${path}`));
       if (response.status !== 401 || attempt > 1) return response;
       await response.body?.cancel();
       if (cached?.value === bearer) cached = undefined;
@@ -359,6 +365,19 @@ export function createKeycloakAdmin(options: KeycloakAdminOptions): KeycloakAdmi
   }
 
   const roleFrom = (roles: readonly RoleRepresentation[]) => highestRole(roles.map((role) => role.name));
+
+  /** The ids of every user the realm role is directly assigned to (realm-wide: the endpoint has no attribute filter). */
+  async function directMembers(role: Role): Promise<Set<string>> {
+    const what = `read members of ${role}`;
+    const members = new Set<string>();
+    for (let first = 0; ; first += ROLE_MEMBERS_PAGE) {
+      const response = await call('GET', `/roles/${role}/users`, { query: { first, max: ROLE_MEMBERS_PAGE, briefRepresentation: 'true' } });
+      if (!response.ok) throw await failure(response, what);
+      const page = await readJson(response, z.array(z.object({ id: z.string() })), what);
+      for (const user of page) members.add(user.id);
+      if (page.length < ROLE_MEMBERS_PAGE) return members;
+    }
+  }
   const isSafeShipperRole = (name: string): name is Role => (ROLES as readonly string[]).includes(name);
 
   /** Makes `role` the user's only directly assigned SafeShipper role; returns the role before. */
@@ -421,11 +440,10 @@ export function createKeycloakAdmin(options: KeycloakAdminOptions): KeycloakAdmi
         .filter((user) => !needle || [user.username, user.email, user.firstName, user.lastName, `${user.firstName ?? ''} ${user.lastName ?? ''}`].some((field) => field?.toLowerCase().includes(needle)))
         .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
       const slice = matches.slice(first, first + max);
-      const users: CompanyUser[] = [];
-      for (let index = 0; index < slice.length; index += ROLE_LOOKUP_CONCURRENCY) {
-        const batch = slice.slice(index, index + ROLE_LOOKUP_CONCURRENCY);
-        users.push(...(await Promise.all(batch.map(async (user) => toCompanyUser(user, company, roleFrom(await directRealmRoles(user.id)))))));
-      }
+      if (slice.length === 0) return { users: [], total: matches.length };
+      // Roles from one member query per SafeShipper role, not one role-mapping call per user.
+      const members = await Promise.all(ROLES.map(async (role) => ({ role, ids: await directMembers(role) })));
+      const users = slice.map((user) => toCompanyUser(user, company, highestRole(members.filter(({ ids }) => ids.has(user.id)).map(({ role }) => role))));
       return { users, total: matches.length };
     },
 
@@ -487,4 +505,25 @@ export function createKeycloakAdmin(options: KeycloakAdminOptions): KeycloakAdmi
 function assertCompany(companyId: string): string {
   if (!UUID.test(companyId)) throw new TypeError('companyId must be a UUID');
   return companyId.toLowerCase();
+}
+
+/** At most `limit` tasks run at once; the rest wait in arrival order. */
+function semaphore(limit: number): { run<T>(task: () => Promise<T>): Promise<T> } {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError('maxConcurrentCalls must be an integer >= 1');
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return {
+    async run(task) {
+      if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+      else running += 1;
+      try {
+        return await task();
+      } finally {
+        // The slot passes straight to the next in line, or is freed.
+        const next = waiting.shift();
+        if (next) next();
+        else running -= 1;
+      }
+    },
+  };
 }

@@ -6,6 +6,7 @@ import { taskQueues } from '../config/env.js';
 import type { Logger } from '../config/logger.js';
 import type { Database } from '../db/orm.js';
 import { createActivities } from '../activities/index.js';
+import { AuditCheckpointSeal } from '../security/audit-checkpoint.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -39,7 +40,7 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueues(config).platform,
     ...(options.bundle ? { workflowBundle: options.bundle } : { workflowsPath }),
-    activities: createActivities({ db, catalogueDatabaseUrl: config.DATABASE_CATALOGUE_URL }),
+    activities: createActivities({ db, auditSeal: new AuditCheckpointSeal(config.AUDIT_CHECKPOINT_KEY), catalogueDatabaseUrl: config.DATABASE_CATALOGUE_URL }),
     shutdownGraceTime: '10 seconds',
   });
   const done = worker.run().finally(() => connection.close());
@@ -55,21 +56,34 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
   };
 }
 
-/** Scheduled syncs exist once per namespace; creating them again is a no-op. */
+/**
+ * The platform's scheduled work: telemetry partitions ahead of the data (daily), expired
+ * idempotency keys purged (hourly), audit chain heads sealed (every 5 minutes: a rewrite of
+ * entries older than that no longer matches a seal).
+ */
+export const SCHEDULES = [
+  { name: 'telemetry-maintenance', workflowType: 'telemetryMaintenanceWorkflow', every: '1 day' },
+  { name: 'idempotency-purge', workflowType: 'idempotencyPurgeWorkflow', every: '1 hour' },
+  { name: 'audit-checkpoint', workflowType: 'auditCheckpointWorkflow', every: '5 minutes' },
+] as const;
+
+/** Scheduled work exists once per namespace; creating it again is a no-op. */
 async function ensureSchedules(config: Config): Promise<void> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    await client.schedule
-      .create({
-        scheduleId: `${config.TEMPORAL_TASK_QUEUE_PREFIX}telemetry-maintenance`,
-        spec: { intervals: [{ every: '1 day' }] },
-        action: { type: 'startWorkflow', workflowType: 'telemetryMaintenanceWorkflow', taskQueue: taskQueues(config).platform, args: [] },
-        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
-      })
-      .catch((error: unknown) => {
-        if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-      });
+    for (const schedule of SCHEDULES) {
+      await client.schedule
+        .create({
+          scheduleId: `${config.TEMPORAL_TASK_QUEUE_PREFIX}${schedule.name}`,
+          spec: { intervals: [{ every: schedule.every }] },
+          action: { type: 'startWorkflow', workflowType: schedule.workflowType, taskQueue: taskQueues(config).platform, args: [] },
+          policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: schedule.every },
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+        });
+    }
   } finally {
     await connection.close();
   }

@@ -1,1 +1,3 @@
 export { telemetryMaintenanceWorkflow } from './telemetry-maintenance.js';
+export { auditCheckpointWorkflow } from './audit-checkpoint.js';
+export { idempotencyPurgeWorkflow } from './idempotency-purge.js';

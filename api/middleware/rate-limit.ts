@@ -260,11 +260,11 @@ export function perUserLimit(limiter: RateLimiter) {
 
 /**
  * Failed authentication per client address, as app middleware in front of the API routers:
- * every 401 below it to a request that presented an Authorization header spends from the
- * address's `auth-failure` budget (and carries its RateLimit-* headers); an address whose
- * budget is spent gets 429 for the rest of its window before any router runs, so its tokens
- * are not even looked at. Not counted: requests with no credentials (nothing guessed),
- * refusals that are our fault (503: Keycloak unreachable), 403s (a valid token).
+ * every 401 below it spends from the address's `auth-failure` budget (and carries its
+ * RateLimit-* headers), whether the request presented a bad token or none at all — an
+ * anonymous flood is limited like a guessing one; an address whose budget is spent gets 429
+ * for the rest of its window before any router runs, so its tokens are not even looked at.
+ * Not counted: refusals that are our fault (503: Keycloak unreachable), 403s (a valid token).
  */
 export function authFailureLimit(limiter: RateLimiter) {
   return async (ctx: Context, next: Next) => {
@@ -277,8 +277,7 @@ export function authFailureLimit(limiter: RateLimiter) {
     try {
       await next();
     } catch (error) {
-      // Only a presented credential that fails is a guess; a request with none is cheap to refuse.
-      if (error instanceof Problem && error.status === 401 && ctx.get('Authorization') !== '') await enforceRateLimit(ctx, limiter, key, 'auth-failure');
+      if (error instanceof Problem && error.status === 401) await enforceRateLimit(ctx, limiter, key, 'auth-failure');
       throw error;
     }
   };

@@ -65,7 +65,7 @@ export function companyRoutes(deps: RouteDeps): Router<ApiState> {
   });
 
   securedRoute(router, deps, 'GET /api/v1/audit-log/verify', async (ctx, { caller, em }) => {
-    ctx.body = await verifyAuditChain(em, caller.companyId);
+    ctx.body = await verifyAuditChain(em, caller.companyId, deps.auditSeal);
   });
 
   return router;

@@ -11,7 +11,7 @@ import {
 } from '../../identity/keycloak-admin.js';
 import { notFound, Problem, validationFailed } from '../problem.js';
 import { routeParams } from '../resource.js';
-import { securedRoute, type ApiState, type RouteDeps } from '../routing.js';
+import { securedExternalRoute, type ApiState, type AuditRecord, type ExternalCallContext, type RouteDeps } from '../routing.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { parse } from '../validation.js';
 
@@ -52,9 +52,29 @@ async function keycloak<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * A security change made in Keycloak, audited so that it cannot go unrecorded: the intent is
+ * committed first, then Keycloak is changed, then the outcome (or the failure) is recorded. If
+ * anything after the change fails, the intent is already in the log.
+ */
+async function auditedChange<T>(xc: ExternalCallContext, intent: AuditRecord, change: () => Promise<T>, outcome: (result: T) => AuditRecord, failed: AuditRecord): Promise<T> {
+  await xc.audit(intent);
+  let result: T;
+  try {
+    result = await keycloak(change);
+  } catch (error) {
+    // The intent is recorded already; the caller needs the original error more than this entry.
+    await xc.audit({ ...failed, after: { ...(failed.after as object), error: error instanceof Problem ? error.status : 'error' } }).catch(() => undefined);
+    throw error;
+  }
+  await xc.audit(outcome(result));
+  return result;
+}
+
+/**
  * A company's users live in Keycloak (role and company there); its admins manage them here,
  * through Keycloak's admin API, scoped to their own company and audited. Nobody changes their
  * own role or disables themselves, so a company cannot lock out its last admin by accident.
+ * No database transaction is held while Keycloak answers (securedExternalRoute).
  */
 export function userRoutes(deps: RouteDeps, admin: KeycloakAdmin | undefined): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/api/v1' });
@@ -66,7 +86,7 @@ export function userRoutes(deps: RouteDeps, admin: KeycloakAdmin | undefined): R
     if (callerSubject === userId) throw validationFailed([{ path: 'id', message: 'you cannot change your own role or access; ask another admin' }]);
   };
 
-  securedRoute(router, deps, 'GET /api/v1/users', async (ctx, { caller }) => {
+  securedExternalRoute(router, deps, 'GET /api/v1/users', async (ctx, { caller }) => {
     const query = parse(listQuery, ctx.query, 400);
     const first = query.cursor === undefined ? 0 : decodeCursor(query.cursor, z.strictObject({ first: z.number().int().min(0) })).first;
     const page = await keycloak(() => configured().listUsers(caller.companyId, { first, max: query.limit, ...(query.search ? { search: query.search } : {}) }));
@@ -74,45 +94,55 @@ export function userRoutes(deps: RouteDeps, admin: KeycloakAdmin | undefined): R
     ctx.body = { items: page.users.map(view), total: page.total, nextCursor: next < page.total ? encodeCursor({ first: next }) : null };
   });
 
-  securedRoute(router, deps, 'POST /api/v1/users', async (ctx, rc) => {
+  securedExternalRoute(router, deps, 'POST /api/v1/users', async (ctx, xc) => {
     const input = parse(createUser, ctx.request.body);
-    const id = await keycloak(() =>
-      configured().createUser(rc.caller.companyId, {
-        username: input.username,
-        email: input.email,
-        firstName: input.firstName,
-        lastName: input.lastName,
-        role: input.role,
-        ...(input.temporaryPassword ? { password: { value: input.temporaryPassword, temporary: true } } : {}),
-      }),
+    const admin = configured();
+    const requested = { username: input.username, email: input.email, firstName: input.firstName, lastName: input.lastName, role: input.role };
+    const id = await auditedChange(
+      xc,
+      { action: 'security.user_create_requested', entityType: 'user', after: requested },
+      () => admin.createUser(xc.caller.companyId, { ...requested, ...(input.temporaryPassword ? { password: { value: input.temporaryPassword, temporary: true } } : {}) }),
+      (created) => ({ action: 'create', entityType: 'user', entityId: created, after: requested }),
+      { action: 'security.user_create_failed', entityType: 'user', after: requested },
     );
-    const user = await keycloak(() => configured().getUser(rc.caller.companyId, id));
-    await rc.audit({ action: 'create', entityType: 'user', entityId: id, after: view(user) });
+    const user = await keycloak(() => admin.getUser(xc.caller.companyId, id));
     ctx.status = 201;
     ctx.set('Location', `${ctx.path}/${id}`);
     ctx.body = view(user);
   });
 
-  securedRoute(router, deps, 'GET /api/v1/users/:id', async (ctx, { caller }) => {
+  securedExternalRoute(router, deps, 'GET /api/v1/users/:id', async (ctx, { caller }) => {
     const { id } = routeParams(ctx);
     ctx.body = view(await keycloak(() => configured().getUser(caller.companyId, id!)));
   });
 
-  securedRoute(router, deps, 'PATCH /api/v1/users/:id', async (ctx, rc) => {
+  securedExternalRoute(router, deps, 'PATCH /api/v1/users/:id', async (ctx, xc) => {
     const { id } = routeParams(ctx);
     const input = parse(updateUser, ctx.request.body);
-    notSelf(rc.caller.subject, id!);
-    const change = await keycloak(() => configured().changeRole(rc.caller.companyId, id!, input.role));
-    await rc.audit({ action: 'security.role_changed', entityType: 'user', entityId: id, before: { role: change.before ?? null }, after: { role: change.after } });
-    ctx.body = view(await keycloak(() => configured().getUser(rc.caller.companyId, id!)));
+    notSelf(xc.caller.subject, id!);
+    const admin = configured();
+    await auditedChange(
+      xc,
+      { action: 'security.role_change_requested', entityType: 'user', entityId: id, after: { role: input.role } },
+      () => admin.changeRole(xc.caller.companyId, id!, input.role),
+      (change) => ({ action: 'security.role_changed', entityType: 'user', entityId: id, before: { role: change.before ?? null }, after: { role: change.after } }),
+      { action: 'security.role_change_failed', entityType: 'user', entityId: id, after: { role: input.role } },
+    );
+    ctx.body = view(await keycloak(() => admin.getUser(xc.caller.companyId, id!)));
   });
 
-  securedRoute(router, deps, 'POST /api/v1/users/:id/disable', async (ctx, rc) => {
+  securedExternalRoute(router, deps, 'POST /api/v1/users/:id/disable', async (ctx, xc) => {
     const { id } = routeParams(ctx);
-    notSelf(rc.caller.subject, id!);
-    const change = await keycloak(() => configured().disableUser(rc.caller.companyId, id!));
-    await rc.audit({ action: 'security.user_disabled', entityType: 'user', entityId: id, before: { enabled: change.wasEnabled }, after: { enabled: false } });
-    ctx.body = view(await keycloak(() => configured().getUser(rc.caller.companyId, id!)));
+    notSelf(xc.caller.subject, id!);
+    const admin = configured();
+    await auditedChange(
+      xc,
+      { action: 'security.user_disable_requested', entityType: 'user', entityId: id, after: { enabled: false } },
+      () => admin.disableUser(xc.caller.companyId, id!),
+      (change) => ({ action: 'security.user_disabled', entityType: 'user', entityId: id, before: { enabled: change.wasEnabled }, after: { enabled: false } }),
+      { action: 'security.user_disable_failed', entityType: 'user', entityId: id, after: { enabled: false } },
+    );
+    ctx.body = view(await keycloak(() => admin.getUser(xc.caller.companyId, id!)));
   });
 
   return router;

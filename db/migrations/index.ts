@@ -1,6 +1,7 @@
 import { Migration20261126000000Foundation } from './Migration20261126000000Foundation.js';
 import { Migration20261126010000DangerousGoods } from './Migration20261126010000DangerousGoods.js';
 import { Migration20261126020000Platform } from './Migration20261126020000Platform.js';
+import { Migration20261130110000AuditChain } from './Migration20261130110000AuditChain.js';
 import { Migration20261130120000CatalogueRole } from './Migration20261130120000CatalogueRole.js';
 
 /** Listed explicitly: the migrator never globs the file system, so tsx, tsc output and bundles behave alike. */
@@ -8,5 +9,6 @@ export const migrationsList = [
   { name: 'Migration20261126000000Foundation', class: Migration20261126000000Foundation },
   { name: 'Migration20261126010000DangerousGoods', class: Migration20261126010000DangerousGoods },
   { name: 'Migration20261126020000Platform', class: Migration20261126020000Platform },
+  { name: 'Migration20261130110000AuditChain', class: Migration20261130110000AuditChain },
   { name: 'Migration20261130120000CatalogueRole', class: Migration20261130120000CatalogueRole },
 ];

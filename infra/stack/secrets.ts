@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -13,6 +13,7 @@ export interface StackSecrets {
   cataloguePassword: string;
   keycloakAdminPassword: string;
   dataEncryptionKey: string;
+  auditCheckpointKey: string;
 }
 
 const make = (): StackSecrets => ({
@@ -22,11 +23,16 @@ const make = (): StackSecrets => ({
   cataloguePassword: randomBytes(18).toString('base64url'),
   keycloakAdminPassword: randomBytes(18).toString('base64url'),
   dataEncryptionKey: randomBytes(32).toString('base64'),
+  auditCheckpointKey: randomBytes(32).toString('base64'),
 });
 
 export async function loadSecrets(file: string): Promise<StackSecrets> {
   try {
-    return { ...make(), ...(JSON.parse(await readFile(file, 'utf8')) as Partial<StackSecrets>) };
+    const stored = JSON.parse(await readFile(file, 'utf8')) as Partial<StackSecrets>;
+    const secrets = { ...make(), ...stored };
+    // A secret added since the file was made is kept from now on: every later start must see the same value.
+    if (Object.keys(secrets).some((name) => !(name in stored))) await persist(file, secrets);
+    return secrets;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     const secrets = make();
@@ -45,4 +51,11 @@ export async function loadSecrets(file: string): Promise<StackSecrets> {
       await rm(draft, { force: true });
     }
   }
+}
+
+/** Replaces the file in one step (written aside, renamed over it). */
+async function persist(file: string, secrets: StackSecrets): Promise<void> {
+  const draft = `${file}.${process.pid}.tmp`;
+  await writeFile(draft, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  await rename(draft, file);
 }

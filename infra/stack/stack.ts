@@ -48,6 +48,7 @@ export function stackEnvironment(ctx: StackContext): Record<string, string> {
     MQTT_PORT: String(s.mqttPort),
     REDIS_URL: `redis://127.0.0.1:${s.redisPort}`,
     DATA_ENCRYPTION_KEY: secrets.dataEncryptionKey,
+    AUDIT_CHECKPOINT_KEY: secrets.auditCheckpointKey,
   };
 }
 

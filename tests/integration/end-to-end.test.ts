@@ -5,6 +5,7 @@ import { apiRouters, createApp } from '../../api/app.js';
 import { tokenVerifier } from '../../api/auth.js';
 import { databaseRules } from '../../api/rules-source.js';
 import { FieldEncryption } from '../../security/field-encryption.js';
+import { AuditCheckpointSeal } from '../../security/audit-checkpoint.js';
 import { Connection } from '@temporalio/client';
 import { ROUTE_POLICY } from '../../domain/policy.js';
 import { DEMO_DEVICE } from '../../db/seed.js';
@@ -85,7 +86,7 @@ describe('the policy table', () => {
     const config = testConfig();
     const db = await testDatabase();
     try {
-      const registered = apiRouters({ db, verify: tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, allowedClients: config.OIDC_ALLOWED_CLIENTS }), recentCallers: new Map() }, databaseRules(db), new FieldEncryption(config.DATA_ENCRYPTION_KEY), undefined)
+      const registered = apiRouters({ db, verify: tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, allowedClients: config.OIDC_ALLOWED_CLIENTS }), fields: new FieldEncryption(config.DATA_ENCRYPTION_KEY), auditSeal: new AuditCheckpointSeal(config.AUDIT_CHECKPOINT_KEY), recentCallers: new Map() }, databaseRules(db), undefined)
         .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => `${method} ${String(layer.path)}`)))
         .sort();
       expect(registered).toEqual(Object.keys(ROUTE_POLICY).sort());

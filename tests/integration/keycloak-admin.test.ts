@@ -182,7 +182,7 @@ describe('Keycloak admin client: a company ADMIN manages the users of their own 
     expect(demoted.roles.filter((role) => (ROLES as readonly string[]).includes(role))).toEqual(['VIEWER']);
     // Direct assignments: exactly one SafeShipper role, the default roles untouched.
     const direct = (await asMaster<Array<{ name: string }>>('GET', `/users/${userId}/role-mappings/realm`)).json.map((role) => role.name);
-    expect(direct.sort()).toEqual(['VIEWER', 'default-roles-safeshipper']);
+    expect(direct.sort()).toEqual(['VIEWER', `default-roles-${issuer.replace(/^.*\/realms\//, '')}`]);
 
     // Same role again: nothing changes.
     expect(await admin.changeRole(ACME, userId, 'VIEWER')).toEqual({ userId, before: 'VIEWER', after: 'VIEWER' });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { ACME, testEnv } from '../support/stack.js';
+import { databaseActivities } from '../../activities/database.js';
 
 const run = Date.now().toString(36).toUpperCase();
 
@@ -61,6 +62,31 @@ describe('master data over the API: conventions every collection follows', () =>
     expect(other.status).toBe(422);
     expect(await other.json()).toMatchObject({ detail: 'This Idempotency-Key was used for a different request' });
     expect((await owner.query('SELECT count(*)::int AS n FROM vehicles WHERE registration = $1', [`T${run.slice(-6)}D`])).rows[0].n).toBe(0);
+  });
+
+  it('a stored answer is kept encrypted like its source (an emergency contact\'s phone never in clear), and still replays', async () => {
+    const headers = { 'Idempotency-Key': `contact-${run}` };
+    const contact = { name: `Spill line ${run}`, available24h: true, phone: '+61 1800 555 010', email: 'spill@example.test', details: 'Ammonia kit at depot 2' };
+    const first = await api.call('acme-manager', 'POST', '/api/v1/emergency-contacts', { body: contact, headers });
+    expect(first.status).toBe(201);
+    const stored = (await owner.query('SELECT * FROM idempotency_keys WHERE key = $1', [headers['Idempotency-Key']])).rows[0] as Record<string, unknown>;
+    const raw = JSON.stringify(stored);
+    for (const secret of ['1800 555 010', 'spill@example.test', 'Ammonia']) expect(raw).not.toContain(secret);
+    const again = await api.call('acme-manager', 'POST', '/api/v1/emergency-contacts', { body: contact, headers });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.json()).toEqual(await first.json());
+  });
+
+  it('expired idempotency keys are purged; live ones stay', async () => {
+    const keys = { expired: `purge-old-${run}`, live: `purge-new-${run}` };
+    await owner.query(
+      `INSERT INTO idempotency_keys (company_id, user_subject, key, request_hash, status, headers, created_at)
+       VALUES ($1, 'purge-test', $2, 'x', 201, '{}', now() - interval '25 hours'), ($1, 'purge-test', $3, 'x', 201, '{}', now() - interval '23 hours')`,
+      [ACME, keys.expired, keys.live],
+    );
+    expect(await databaseActivities(api.db).purgeExpiredIdempotencyKeys()).toBeGreaterThanOrEqual(1);
+    const left = await owner.query(`SELECT key FROM idempotency_keys WHERE user_subject = 'purge-test' ORDER BY key`);
+    expect(left.rows).toEqual([{ key: keys.live }]);
   });
 
   it('concurrent twins with one Idempotency-Key create exactly one row', async () => {

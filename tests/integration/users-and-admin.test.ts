@@ -21,7 +21,7 @@ describe('users through the Keycloak admin API, and platform staff across compan
     const env = testEnv();
     const master = env.OIDC_ISSUER!.replace(/\/realms\/.*$/, '');
     const token = await passwordToken('admin', { realm: 'master', clientId: 'admin-cli', password: env.KEYCLOAK_ADMIN_PASSWORD! });
-    for (const id of created) await fetch(`${master}/admin/realms/safeshipper/users/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+    for (const id of created) await fetch(`${master}/admin/realms/${env.OIDC_ISSUER!.replace(/^.*\/realms\//, '')}/users/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
     await owner?.end();
     await api?.close();
   });
@@ -63,9 +63,18 @@ describe('users through the Keycloak admin API, and platform staff across compan
     expect(await promoted.json()).toMatchObject({ role: 'MANAGER' });
     const disabled = await api.call('acme-admin', 'POST', `/api/v1/users/${user.id}/disable`);
     expect(await disabled.json()).toMatchObject({ enabled: false });
-    const audit = await owner.query(`SELECT action, before, after FROM audit_log WHERE entity_id = $1 ORDER BY id`, [user.id]);
-    expect(audit.rows.map((row) => row.action)).toEqual(['create', 'security.role_changed', 'security.user_disabled']);
-    expect(audit.rows[1]).toMatchObject({ before: { role: 'OPERATOR' }, after: { role: 'MANAGER' } });
+    // Each change: the intent committed before Keycloak is called, then the outcome.
+    const audit = await owner.query(`SELECT action, before, after FROM audit_log WHERE entity_id = $1 OR after->>'username' = $2 ORDER BY id`, [user.id, username]);
+    expect(audit.rows.map((row) => row.action)).toEqual([
+      'security.user_create_requested',
+      'create',
+      'security.role_change_requested',
+      'security.role_changed',
+      'security.user_disable_requested',
+      'security.user_disabled',
+    ]);
+    expect(audit.rows[3]).toMatchObject({ before: { role: 'OPERATOR' }, after: { role: 'MANAGER' } });
+    expect(audit.rows[5]).toMatchObject({ before: { enabled: true }, after: { enabled: false } });
   });
 
   it('nobody changes their own role or disables themselves; a taken username is 409; managers may read but not write', async () => {

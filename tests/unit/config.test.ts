@@ -9,6 +9,7 @@ const valid = {
   OIDC_AUDIENCE: 'safeshipper-api',
   OIDC_ALLOWED_CLIENTS: 'safeshipper-web, safeshipper-integrations',
   DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  AUDIT_CHECKPOINT_KEY: randomBytes(32).toString('base64'),
 };
 
 describe('configuration is validated once at start', () => {
@@ -27,6 +28,7 @@ describe('configuration is validated once at start', () => {
         '  OIDC_AUDIENCE: Invalid input: expected string, received undefined',
         '  OIDC_ALLOWED_CLIENTS: is required: the client ids whose tokens the API accepts, comma-separated (e.g. safeshipper-web,safeshipper-integrations)',
         '  DATA_ENCRYPTION_KEY: is required: 32 random bytes, base64 (openssl rand -base64 32)',
+        '  AUDIT_CHECKPOINT_KEY: is required: 32 random bytes, base64 (openssl rand -base64 32)',
       ].join('\n'),
     );
     expect(() => loadConfig({ ...valid, DATA_ENCRYPTION_KEY: undefined })).toThrow('DATA_ENCRYPTION_KEY: is required: 32 random bytes, base64 (openssl rand -base64 32)');

@@ -83,6 +83,7 @@ describe('limits come from the environment, with defaults', () => {
     OIDC_ISSUER: 'https://id.example.com/realms/safeshipper',
     OIDC_AUDIENCE: 'safeshipper-api',
     DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    AUDIT_CHECKPOINT_KEY: randomBytes(32).toString('base64'),
   };
 
   it('defaults: read 600, write 120, compute 300 per user, 30 failed authentications per address, per minute; no Redis', () => {
@@ -234,9 +235,16 @@ describe('the in-memory limiter (no REDIS_URL)', () => {
       expect(await answer(request({ ip: '198.51.100.1', authorization: good }), ...api())).toMatchObject({ status: 200, limit: '3', remaining: '1' });
     });
 
-    it('does not count requests without credentials, refusals that are our fault (503: Keycloak unreachable), successes, or unknown routes', async () => {
+    it('counts requests without credentials like failed ones: an anonymous flood is limited per address', async () => {
+      const ip = '198.51.100.4';
+      expect(await answer(request({ ip }), ...api())).toMatchObject({ status: 401, limit: '2', remaining: '1' });
+      expect(await answer(request({ ip }), ...api())).toMatchObject({ status: 401, limit: '2', remaining: '0' });
+      expect(await answer(request({ ip }), ...api())).toMatchObject({ status: 429, retryAfter: '60' });
+      expect(verify).toHaveBeenCalledTimes(2);
+    });
+
+    it('does not count refusals that are our fault (503: Keycloak unreachable), successes, or unknown routes', async () => {
       const ip = '198.51.100.3';
-      for (let i = 0; i < 3; i += 1) expect(await answer(request({ ip }), ...api())).toMatchObject({ status: 401, limit: undefined });
       for (let i = 0; i < 3; i += 1) expect((await answer(request({ ip, authorization: 'Bearer keycloak.down.sig' }), ...api())).status).toBe(503);
       for (let i = 0; i < 3; i += 1) expect((await answer(request({ ip, path: '/api/v1/nowhere' }), ...api())).status).toBe(404);
       for (let i = 0; i < 3; i += 1) await answer(request({ ip, authorization: good }), ...api());

@@ -70,6 +70,11 @@ async function auditedChange<T>(xc: ExternalCallContext, intent: AuditRecord, ch
   return result;
 }
 
+/** A user of another company, or none, is a 404 before anything is recorded: the log names only the company's own users. */
+async function mustExist(admin: KeycloakAdmin, xc: ExternalCallContext, userId: string): Promise<void> {
+  await keycloak(() => admin.getUser(xc.caller.companyId, userId));
+}
+
 /**
  * A company's users live in Keycloak (role and company there); its admins manage them here,
  * through Keycloak's admin API, scoped to their own company and audited. Nobody changes their
@@ -121,6 +126,7 @@ export function userRoutes(deps: RouteDeps, admin: KeycloakAdmin | undefined): R
     const input = parse(updateUser, ctx.request.body);
     notSelf(xc.caller.subject, id!);
     const admin = configured();
+    await mustExist(admin, xc, id!);
     await auditedChange(
       xc,
       { action: 'security.role_change_requested', entityType: 'user', entityId: id, after: { role: input.role } },
@@ -135,6 +141,7 @@ export function userRoutes(deps: RouteDeps, admin: KeycloakAdmin | undefined): R
     const { id } = routeParams(ctx);
     notSelf(xc.caller.subject, id!);
     const admin = configured();
+    await mustExist(admin, xc, id!);
     await auditedChange(
       xc,
       { action: 'security.user_disable_requested', entityType: 'user', entityId: id, after: { enabled: false } },

@@ -153,9 +153,15 @@ describe('/users and Keycloak: no database connection held while Keycloak answer
   it('when the step after the Keycloak change fails, the change is still in the audit log', async () => {
     const userId = created[0]!;
     // Keycloak changes the role; reading the user back (the step after) fails.
+    let changed = false;
     const failing: KeycloakAdmin = {
       ...direct,
-      getUser: () => Promise.reject(new KeycloakUpstreamError('read user: Keycloak answered 503', 503)),
+      changeRole: async (...args) => {
+        const change = await direct.changeRole(...args);
+        changed = true;
+        return change;
+      },
+      getUser: (...args) => (changed ? Promise.reject(new KeycloakUpstreamError('read user: Keycloak answered 503', 503)) : direct.getUser(...args)),
     };
     const base = await api(failing);
     const response = await call(base, 'acme-admin', 'PATCH', `/api/v1/users/${userId}`, { role: 'OPERATOR' });

@@ -20,7 +20,7 @@ import { geofences } from './resources/geofences.js';
 import { emergencyContacts } from './resources/emergency-contacts.js';
 import { consignmentItems, shipments } from './resources/shipments.js';
 import { deviceRoutes } from './resources/devices.js';
-import { FieldEncryption } from '../security/field-encryption.js';
+import { fieldEncryptionFromConfig } from '../security/field-encryption.js';
 import { AuditCheckpointSeal } from '../security/audit-checkpoint.js';
 import Router from '@koa/router';
 import { databaseRules, type RulesSource } from './rules-source.js';
@@ -80,7 +80,7 @@ export function createApp({
   const deps: RouteDeps = {
     db,
     verify,
-    fields: new FieldEncryption(config.DATA_ENCRYPTION_KEY),
+    fields: fieldEncryptionFromConfig(config),
     auditSeal: new AuditCheckpointSeal(config.AUDIT_CHECKPOINT_KEY),
     recentCallers: new Map(),
     ...(limited ? { beforeHandler: perUserLimit(limiter) } : {}),

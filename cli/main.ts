@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { checkCompatibilityCommand, complianceCommand, placardsCommand } from './dg.js';
 import { UsageError } from './errors.js';
 import { syncCommand } from './dg-sync.js';
+import { reencryptCommand } from './data.js';
 
 /** Larger than any valid load (1,000 items); a bigger stdin is refused unread. */
 const MAX_STDIN_BYTES = 8 * 1024 * 1024;
@@ -13,6 +14,7 @@ const USAGE = `usage:
   safeshipper dg placards --regime adg|49cfr [--international] < load.json
   safeshipper dg compliance < shipment.json
   safeshipper dg sync [--hmt-url URL] [--special-provisions-url URL]   (needs DATABASE_CATALOGUE_URL)
+  safeshipper data reencrypt [--batch-size N]   (needs DATABASE_OWNER_URL, DATA_ENCRYPTION_KEY, DATA_ENCRYPTION_PREVIOUS_KEYS)
 
 load.json: {"items":[{"unNumber":"UN1203","packingGroup":"II","quantity":200,"unit":"L"}]}
 `;
@@ -52,6 +54,7 @@ export async function run(argv: readonly string[]): Promise<unknown> {
         international: { type: 'boolean', default: false },
         'hmt-url': { type: 'string' },
         'special-provisions-url': { type: 'string' },
+        'batch-size': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -61,8 +64,15 @@ export async function run(argv: readonly string[]): Promise<unknown> {
   const { values, positionals } = parsed;
   if (values.help) return { help: USAGE };
   const [group, command, ...rest] = positionals;
-  if (group !== 'dg' || command === undefined) throw new UsageError(group === undefined ? 'missing command' : `unknown command "${positionals.join(' ')}"`);
+  if ((group !== 'dg' && group !== 'data') || command === undefined) throw new UsageError(group === undefined ? 'missing command' : `unknown command "${positionals.join(' ')}"`);
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  if (group === 'data') {
+    if (command !== 'reencrypt') throw new UsageError(`unknown command "data ${command}"`);
+    const stray = (['regime', 'international', 'hmt-url', 'special-provisions-url'] as const).find((name) => values[name] !== undefined && values[name] !== false);
+    if (stray) throw new UsageError(`--${stray} does not apply to "data reencrypt"`);
+    return reencryptCommand({ batchSize: values['batch-size'] }, process.env);
+  }
+  if (values['batch-size'] !== undefined) throw new UsageError('--batch-size applies to "data reencrypt" only');
   const needsRegime = command === 'placards';
   if (!needsRegime && values.regime !== undefined) throw new UsageError(`--regime does not apply to "dg ${command}"`);
   if (command !== 'placards' && values.international) throw new UsageError(`--international does not apply to "dg ${command}"`);

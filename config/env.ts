@@ -52,6 +52,12 @@ const schema = z.object({
   DATA_ENCRYPTION_KEY: z
     .string({ error: 'is required: 32 random bytes, base64 (openssl rand -base64 32)' })
     .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)'),
+  // Keys retired by a rotation, still accepted for reading until `safeshipper data reencrypt` has moved every value to DATA_ENCRYPTION_KEY.
+  DATA_ENCRYPTION_PREVIOUS_KEYS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((key) => key.trim()).filter((key) => key !== ''))
+    .refine((keys) => keys.every((key) => Buffer.from(key, 'base64').length === 32), 'each key must be 32 bytes, base64-encoded, comma-separated'),
   // Seals the audit chain heads (security/audit-checkpoint.ts); kept away from the database, so its owner cannot re-seal a rewritten chain.
   AUDIT_CHECKPOINT_KEY: z
     .string({ error: 'is required: 32 random bytes, base64 (openssl rand -base64 32)' })

@@ -46,7 +46,7 @@ describe('api + worker + ingest in one process, as `npm start` runs them', () =>
     expect(response.headers.get('x-request-id')).toBe('e2e-check-1');
     expect(await response.json()).toEqual({ items: [{ id: 'a1a1a1a1-0000-4000-8000-000000000001', name: 'Acme Laverton depot', kind: 'DEPOT', distanceM: 0 }] });
 
-    const device = mqtt.connect(services.urls.ingest!.replace('localhost', '127.0.0.1'), { username: DEMO_DEVICE.mqttUsername, password: testEnv().TEST_DEVICE_SECRET!, reconnectPeriod: 0 });
+    const device = mqtt.connect(services.urls.ingest!.replace('localhost', '127.0.0.1'), { username: DEMO_DEVICE.mqttUsername, password: testEnv().TEST_DEVICE_SECRET!, clientId: DEMO_DEVICE.mqttUsername, reconnectPeriod: 0 });
     const ts = new Date(Date.now() - 5000).toISOString();
     await new Promise<void>((resolve, reject) => device.once('connect', () => resolve()).once('error', reject));
     await device.publishAsync(telemetryTopic(DEMO_DEVICE.mqttUsername), JSON.stringify({ ts, lat: -37.85, lon: 144.77 }), { qos: 1 });

@@ -30,13 +30,17 @@ const EXAMPLE = { items: [{ unNumber: 'UN1203', packingGroup: 'II', quantity: 20
 const T = 30_000;
 
 describe.concurrent('safeshipper dg (spawned CLI)', () => {
-  it('check-compatibility: the documented example, exit 0, JSON on stdout, nothing on stderr', async () => {
-    const r = await cli(['dg', 'check-compatibility'], JSON.stringify(EXAMPLE));
-    expect(r).toEqual({ code: 0, stdout: `${JSON.stringify({ compatible: true, verdict: 'COMPATIBLE', conflicts: [], indeterminate: [], notes: [] }, null, 2)}\n`, stderr: '' });
+  it('check-compatibility --regime 49cfr: the documented example, exit 0, JSON on stdout, nothing on stderr', async () => {
+    const r = await cli(['dg', 'check-compatibility', '--regime', '49cfr'], JSON.stringify(EXAMPLE));
+    const basis = [
+      { rule: 'class-segregation', applies: true, message: 'every pair, on primary and subsidiary hazards, at any quantity', citation: '49 CFR 177.848' },
+      { rule: 'food', applies: false, message: 'no food, feed or edible material in the load', citation: '49 CFR 177.841(e)' },
+    ];
+    expect(r).toEqual({ code: 0, stdout: `${JSON.stringify({ regime: '49cfr', compatible: true, verdict: 'COMPATIBLE', conflicts: [], indeterminate: [], notes: [], basis }, null, 2)}\n`, stderr: '' });
   }, T);
 
   it('check-compatibility: an incompatible load is still exit 0; the answer is in the JSON (177.848(d))', async () => {
-    const r = await cli(['dg', 'check-compatibility'], JSON.stringify({ items: [{ unNumber: 'UN1017' }, { unNumber: 'UN0081' }] }));
+    const r = await cli(['dg', 'check-compatibility', '--regime', '49cfr'], JSON.stringify({ items: [{ unNumber: 'UN1017' }, { unNumber: 'UN0081' }] }));
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as { verdict: string; conflicts: { items: number[]; code: string; citation: string }[] };
@@ -45,7 +49,7 @@ describe.concurrent('safeshipper dg (spawned CLI)', () => {
   }, T);
 
   it('unknown UN number: exit 2, message on stderr, nothing on stdout', async () => {
-    expect(await cli(['dg', 'check-compatibility'], JSON.stringify({ items: [{ unNumber: 'UN9999' }] }))).toEqual({
+    expect(await cli(['dg', 'check-compatibility', '--regime', 'adg'], JSON.stringify({ items: [{ unNumber: 'UN9999' }] }))).toEqual({
       code: 2,
       stdout: '',
       stderr: 'safeshipper: items could not be resolved against 49 CFR 172.101\n  items[0].unNumber: UN9999 is not in the 49 CFR 172.101 Hazardous Materials Table\n',
@@ -53,7 +57,7 @@ describe.concurrent('safeshipper dg (spawned CLI)', () => {
   }, T);
 
   it('ambiguous UN number: exit 2 and what would pick one', async () => {
-    const r = await cli(['dg', 'check-compatibility'], JSON.stringify({ items: [{ unNumber: 'UN1005' }] }));
+    const r = await cli(['dg', 'check-compatibility', '--regime', 'adg'], JSON.stringify({ items: [{ unNumber: 'UN1005' }] }));
     expect([r.code, r.stdout]).toEqual([2, '']);
     expect(r.stderr).toContain('items[0].unNumber: UN1005 has 2 172.101 entries that differ in hazardClass, subsidiaryRisks, inhalationHazardZone; give hazardClass or variant to pick one');
   }, T);
@@ -119,10 +123,49 @@ describe.concurrent('safeshipper dg (spawned CLI)', () => {
     expect(r).toEqual({ code: 2, stdout: '', stderr: 'safeshipper: http://regulator.example/hmt.jsonl: only https: URLs are accepted (file: for local copies); http: can be altered in transit\n' });
   }, T);
 
+  it('data: an unknown command or an option of another command is refused, exit 2', async () => {
+    expect(await cli(['data', 'rotate'], null)).toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(/^safeshipper: unknown command "data rotate"\n/) });
+    expect(await cli(['data', 'reencrypt', '--regime', 'adg'], null)).toEqual({ code: 2, stdout: '', stderr: 'safeshipper: --regime does not apply to "data reencrypt"\n' });
+    expect(await cli(['dg', 'sync', '--batch-size', '10'], null)).toEqual({ code: 2, stdout: '', stderr: 'safeshipper: --batch-size applies to "data reencrypt" only\n' });
+  }, T);
+
   it('--help: usage on stdout, exit 0', async () => {
     const r = await cli(['--help'], null);
     expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(r.stdout).toMatch(/^usage:\n {2}safeshipper dg check-compatibility < load.json\n/);
+    expect(r.stdout).toMatch(/^usage:\n {2}safeshipper dg check-compatibility --regime adg\|49cfr < load.json\n/);
+  }, T);
+
+  it('check-compatibility --regime adg: the small Australian load needs no class segregation below the placard threshold', async () => {
+    const load = { items: [{ unNumber: 'UN1203', quantity: 100, unit: 'kg', receptacleCapacity: 20 }, { unNumber: 'UN2067', quantity: 50, unit: 'kg', receptacleCapacity: 25 }] };
+    const adg = await cli(['dg', 'check-compatibility', '--regime', 'adg'], JSON.stringify(load));
+    const cfr = await cli(['dg', 'check-compatibility'], JSON.stringify({ regime: '49cfr', ...load }));
+    expect([adg.code, adg.stderr, cfr.code, cfr.stderr]).toEqual([0, '', 0, '']);
+    const verdicts = [adg, cfr].map((r) => JSON.parse(r.stdout) as { regime: string; verdict: string });
+    expect(verdicts.map((v) => [v.regime, v.verdict])).toEqual([['adg', 'COMPATIBLE'], ['49cfr', 'CONDITIONAL']]);
+  }, T);
+
+  it('check-compatibility without a regime: exit 2, nothing on stdout', async () => {
+    expect(await cli(['dg', 'check-compatibility'], JSON.stringify(EXAMPLE))).toEqual({ code: 2, stdout: '', stderr: 'safeshipper: --regime must be "adg" or "49cfr" (or "regime" given in the input)\n' });
+  }, T);
+
+  it('check-compatibility with an unknown regime, or one contradicting the input: exit 2', async () => {
+    expect(await cli(['dg', 'check-compatibility', '--regime', 'uk'], JSON.stringify(EXAMPLE))).toEqual({ code: 2, stdout: '', stderr: 'safeshipper: --regime must be "adg" or "49cfr"\n' });
+    expect(await cli(['dg', 'check-compatibility', '--regime', 'adg'], JSON.stringify({ ...EXAMPLE, regime: '49cfr' }))).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'safeshipper: --regime adg contradicts "regime": "49cfr" in the input\n',
+    });
+    const r = await cli(['dg', 'check-compatibility'], JSON.stringify({ ...EXAMPLE, regime: 'uk' }));
+    expect([r.code, r.stdout, r.stderr]).toEqual([2, '', 'safeshipper: invalid load\n  regime: Invalid option: expected one of "adg"|"49cfr"\n']);
+  }, T);
+
+  it('compliance --regime fills the regime of the input', async () => {
+    const shipment = { asOf: '2026-06-15', load: { items: [{ unNumber: 'UN1203', packingGroup: 'II', properShippingName: 'Gasoline', quantity: 10, unit: 'L', receptacleCapacity: 10, receptacleCount: 1 }] } };
+    const r = await cli(['dg', 'compliance', '--regime', 'adg'], JSON.stringify(shipment));
+    expect([r.code, r.stderr, (JSON.parse(r.stdout) as { regime: string }).regime]).toEqual([0, '', 'adg']);
+    const none = await cli(['dg', 'compliance'], JSON.stringify(shipment));
+    expect([none.code, none.stdout]).toEqual([2, '']);
+    expect(none.stderr).toContain('regime: ');
   }, T);
 
   it('compliance: a report on stdout, exit 0', async () => {

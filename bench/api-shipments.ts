@@ -66,10 +66,14 @@ try {
   const ids = rows.map((row: { id: string }) => row.id);
   await owner.end();
 
-  const { access_token: token } = (await (
-    await fetch(`${env.OIDC_ISSUER}/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'safeshipper-dev', username: 'acme-viewer', password: 'demo-password' }) })
-  ).json()) as { access_token: string };
-  const headers = { Authorization: `Bearer ${token}` };
+  // Tokens live 5 minutes: a fresh one for each API start, so no run measures 401s.
+  const headers: Record<string, string> = {};
+  const freshToken = async () => {
+    const { access_token: token } = (await (
+      await fetch(`${env.OIDC_ISSUER}/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'safeshipper-dev', username: 'acme-viewer', password: 'demo-password' }) })
+    ).json()) as { access_token: string };
+    headers.Authorization = `Bearer ${token}`;
+  };
   let next = 0;
   const byId: autocannon.Request[] = [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/api/v1/shipments/${ids[next++ % ids.length]}` }) }];
 
@@ -87,6 +91,7 @@ try {
   for (let round = 1; round <= rounds; round += 1) {
     for (const { label, dir } of apis) {
       console.log(`— round ${round}/${rounds}: ${label} (${dir})`);
+      await freshToken();
       api = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=.stack/profiles'] : []), '--import', 'tsx', 'services/main.ts', 'api'], {
         cwd: dir,
         env: {

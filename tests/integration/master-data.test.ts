@@ -154,7 +154,7 @@ describe('master data over the API: conventions every collection follows', () =>
     expect(body).toMatchObject({ phone: '+61 1800 000 111', details: 'Chlorine kit at depot 4' });
     const raw = await owner.query('SELECT phone, email, details FROM emergency_contacts WHERE id = $1', [body.id]);
     for (const value of Object.values(raw.rows[0] as Record<string, string>)) {
-      expect(value).toMatch(/^v1:/);
+      expect(value).toMatch(/^v2:[0-9a-f]{8}:/);
       expect(value).not.toContain('1800');
       expect(value).not.toContain('Chlorine');
       expect(value).not.toContain('example.test');

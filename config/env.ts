@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -8,6 +9,14 @@ import { z } from 'zod';
 // 0 asks the OS for a free port (tests run many servers side by side).
 const port = z.coerce.number().int().min(0).max(65535);
 const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' });
+const readableFile = z.string().refine((path) => {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a readable file');
 const perMinute = (fallback: number) => z.coerce.number().int().min(1, 'must be at least 1 (requests per minute)').max(1_000_000).default(fallback);
 
 const schema = z.object({
@@ -38,6 +47,13 @@ const schema = z.object({
   API_WORKERS: z.coerce.number().int().min(1, 'must be at least 1').max(64).optional(),
   MQTT_PORT: port.default(1883),
   MQTT_HOST: z.string().default('0.0.0.0'),
+  // mqtts (MQTT over TLS) on MQTT_TLS_PORT when a certificate and its key are given (PEM files; the chain in the cert file).
+  MQTT_TLS_CERT_FILE: readableFile.optional(),
+  MQTT_TLS_KEY_FILE: readableFile.optional(),
+  MQTT_TLS_PORT: port.default(8883),
+  // Failed MQTT CONNECTs per minute before a username, or a client address (size it for devices behind one NAT), is refused unchecked.
+  MQTT_AUTH_FAILURES_PER_USERNAME_PER_MINUTE: perMinute(10),
+  MQTT_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE: perMinute(100),
   // Rate limits: shared by every API replica through Redis when REDIS_URL is set, per process otherwise.
   // Behind exactly one trusted reverse proxy, take the client address from its X-Forwarded-For; never otherwise
   // (a spoofed header would give an attacker a fresh per-IP budget, or lock out someone else's address).
@@ -62,6 +78,10 @@ const schema = z.object({
   AUDIT_CHECKPOINT_KEY: z
     .string({ error: 'is required: 32 random bytes, base64 (openssl rand -base64 32)' })
     .refine((value) => Buffer.from(value, 'base64').length >= 32, 'must be at least 32 bytes, base64-encoded (openssl rand -base64 32)'),
+}).superRefine((env, ctx) => {
+  if (!env.MQTT_TLS_CERT_FILE !== !env.MQTT_TLS_KEY_FILE) {
+    ctx.addIssue({ code: 'custom', path: [env.MQTT_TLS_CERT_FILE ? 'MQTT_TLS_KEY_FILE' : 'MQTT_TLS_CERT_FILE'], message: 'MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE come together' });
+  }
 });
 
 export type Config = z.infer<typeof schema>;

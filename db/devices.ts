@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { Database } from './orm.js';
 
 export interface DeviceCredentials {
@@ -15,4 +16,82 @@ export async function deviceCredentials(db: Database, username: string): Promise
   );
   const row = rows[0];
   return row && { deviceId: row.device_id, companyId: row.company_id, vehicleId: row.vehicle_id, secretHash: row.secret_hash };
+}
+
+/** The channel a trigger on `devices` notifies, with the MQTT username, when a device's credentials change (Migration20261130100000DeviceRevocation). */
+const CREDENTIALS_CHANNEL = 'device_credentials_changed';
+
+export interface CredentialChangeHandlers {
+  /** A committed change (rotation, revocation, deletion, new vehicle) of this username's device. */
+  changed(username: string): void;
+  /** LISTEN is in place; after a reconnect, changes made meanwhile were missed. */
+  listening(reconnected: boolean): void;
+  /** The connection is gone: no change is heard until `listening` is called again. */
+  lost(error: unknown): void;
+}
+
+export interface CredentialChangeListener {
+  readonly up: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Hears credential changes on a connection of its own (a pooled one would be handed to other
+ * queries between notifications), reconnecting every `retryMs` while it is down. Resolves once
+ * LISTEN is in place the first time, so a process does not serve devices it cannot revoke.
+ */
+export async function listenForCredentialChanges(url: string, handlers: CredentialChangeHandlers, options: { retryMs?: number } = {}): Promise<CredentialChangeListener> {
+  const retryMs = options.retryMs ?? 1000;
+  let client: pg.Client | undefined;
+  let up = false;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+
+  const connect = async (reconnected: boolean) => {
+    const next = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: 'ingest-credentials-listener' });
+    client = next;
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      const wasUp = up;
+      up = false;
+      next.end().catch(() => undefined);
+      if (closed) return;
+      if (wasUp) handlers.lost(error);
+      retry = setTimeout(() => void connect(true).catch(() => undefined), retryMs);
+    };
+    next.on('error', fail);
+    next.on('end', () => fail(new Error('credentials listener connection ended')));
+    next.on('notification', (message) => {
+      if (message.channel === CREDENTIALS_CHANNEL && message.payload) handlers.changed(message.payload);
+    });
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${CREDENTIALS_CHANNEL}`);
+    } catch (error) {
+      fail(error);
+      throw error;
+    }
+    up = true;
+    handlers.listening(reconnected);
+  };
+
+  try {
+    await connect(false);
+  } catch (error) {
+    closed = true;
+    clearTimeout(retry);
+    throw error;
+  }
+  return {
+    get up() {
+      return up;
+    },
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    },
+  };
 }

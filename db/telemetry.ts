@@ -46,3 +46,13 @@ export async function commitTelemetry(db: Database, points: TelemetryPoint[]): P
     return inserted;
   });
 }
+
+/**
+ * Whether a failed commit may be one row's fault: SQLSTATE class 22 (data exception, e.g. a
+ * value out of range or invalid `jsonb`) or 23 (a constraint refused it). Anything else (the
+ * connection, the server) concerns the whole batch.
+ */
+export function isRowError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}

@@ -1,16 +1,30 @@
+type Entry<T> = { item: T; resolve: () => void; reject: (error: unknown) => void };
+
+export interface BatcherOptions {
+  maxSize: number;
+  maxWaitMs: number;
+  /**
+   * Says whether a failed commit may be the fault of some of its items (a row the database
+   * refuses) rather than of the whole batch (the database is down). Such a batch is split in
+   * halves and each committed alone, down to single items, so only the items that fail on
+   * their own are rejected: one bad point costs log2(batch) extra commits, not everyone's.
+   */
+  isolate?: (error: unknown) => boolean;
+}
+
 /**
  * Collects items and commits them in batches: when `maxSize` items wait, or `maxWaitMs` after
- * the first. Each `add` resolves only after its batch committed, which is what lets the broker
- * hold a PUBACK until the point is in PostgreSQL; a failed commit rejects every item in it.
+ * the first. Each `add` resolves only after its item is committed, which is what lets the broker
+ * hold a PUBACK until the point is in PostgreSQL; an item whose commit failed is rejected.
  */
 export class Batcher<T> {
-  private pending: Array<{ item: T; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private pending: Array<Entry<T>> = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly commit: (items: T[]) => Promise<void>,
-    private readonly options: { maxSize: number; maxWaitMs: number },
+    private readonly options: BatcherOptions,
   ) {}
 
   add(item: T): Promise<void> {
@@ -27,12 +41,24 @@ export class Batcher<T> {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const run = this.commit(batch.map((entry) => entry.item)).then(
-      () => batch.forEach((entry) => entry.resolve()),
-      (error: unknown) => batch.forEach((entry) => entry.reject(error)),
-    );
+    const run = this.commitIsolating(batch);
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));
+  }
+
+  private async commitIsolating(batch: Array<Entry<T>>): Promise<void> {
+    try {
+      await this.commit(batch.map((entry) => entry.item));
+    } catch (error) {
+      if (batch.length === 1 || !this.options.isolate?.(error)) {
+        for (const entry of batch) entry.reject(error);
+        return;
+      }
+      const half = Math.ceil(batch.length / 2);
+      await Promise.all([this.commitIsolating(batch.slice(0, half)), this.commitIsolating(batch.slice(half))]);
+      return;
+    }
+    for (const entry of batch) entry.resolve();
   }
 
   /** Commits what is waiting and waits for every batch in flight. */

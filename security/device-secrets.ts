@@ -16,7 +16,17 @@ export async function hashDeviceSecret(secret: string): Promise<string> {
   return `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-export async function verifyDeviceSecret(secret: string, stored: string): Promise<boolean> {
+// Verified against when the username is unknown (or revoked), so that answer costs the same
+// scrypt as a wrong secret: the time of a refusal does not tell which usernames exist.
+let unknownDeviceHash: Promise<string> | undefined;
+
+/** Checks a secret against a stored hash; with no hash (no such device) it does the same work and answers false. */
+export async function verifyDeviceSecret(secret: string, stored: string | undefined): Promise<boolean> {
+  if (stored === undefined) {
+    unknownDeviceHash ??= hashDeviceSecret(newDeviceSecret());
+    await verifyDeviceSecret(secret, await unknownDeviceHash);
+    return false;
+  }
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');

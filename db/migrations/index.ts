@@ -1,6 +1,7 @@
 import { Migration20261126000000Foundation } from './Migration20261126000000Foundation.js';
 import { Migration20261126010000DangerousGoods } from './Migration20261126010000DangerousGoods.js';
 import { Migration20261126020000Platform } from './Migration20261126020000Platform.js';
+import { Migration20261130100000DeviceRevocation } from './Migration20261130100000DeviceRevocation.js';
 import { Migration20261130110000AuditChain } from './Migration20261130110000AuditChain.js';
 import { Migration20261130120000CatalogueRole } from './Migration20261130120000CatalogueRole.js';
 
@@ -9,6 +10,7 @@ export const migrationsList = [
   { name: 'Migration20261126000000Foundation', class: Migration20261126000000Foundation },
   { name: 'Migration20261126010000DangerousGoods', class: Migration20261126010000DangerousGoods },
   { name: 'Migration20261126020000Platform', class: Migration20261126020000Platform },
+  { name: 'Migration20261130100000DeviceRevocation', class: Migration20261130100000DeviceRevocation },
   { name: 'Migration20261130110000AuditChain', class: Migration20261130110000AuditChain },
   { name: 'Migration20261130120000CatalogueRole', class: Migration20261130120000CatalogueRole },
 ];

@@ -64,7 +64,7 @@ describe('field encryption: key rotation, re-encryption, values bound to their r
     [acmeManager, borealManager] = await Promise.all([passwordToken('acme-manager'), passwordToken('boreal-manager')]);
     const base = await api({ current: K1 });
     const create = async (name: string, token: string, extra: object = {}) => {
-      const response = await fetch(base, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name, available24h: true, phone: '+61 400 000 001', ...extra }) });
+      const response = await fetch(base, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Idempotency-Key': `create-${name.replaceAll(' ', '-')}` }, body: JSON.stringify({ name, available24h: true, phone: '+61 400 000 001', ...extra }) });
       expect(response.status).toBe(201);
       return ((await response.json()) as { id: string }).id;
     };
@@ -128,18 +128,23 @@ describe('field encryption: key rotation, re-encryption, values bound to their r
     const first = await reencrypt(['--batch-size', '1'], { DATA_ENCRYPTION_KEY: K2, DATA_ENCRYPTION_PREVIOUS_KEYS: K1 });
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    // 3 phones, 1 email, 1 details.
-    expect(JSON.parse(first.stdout)).toMatchObject({ keyId: keyId(K2), rewritten: 5, alreadyCurrent: 0 });
+    // 3 phones, 1 email, 1 details, and the 3 stored answers of the Idempotency-Key creates.
+    expect(JSON.parse(first.stdout)).toMatchObject({ keyId: keyId(K2), rewritten: 8, alreadyCurrent: 0 });
+    expect(JSON.parse(first.stdout).columns).toContainEqual({ table: 'idempotency_keys', column: 'body_ciphertext', rewritten: 3, alreadyCurrent: 0 });
     for (const row of await stored()) {
       for (const value of [row.phone, row.email, row.details]) if (value !== null) expect(value.startsWith(`v2:${keyId(K2)}:`)).toBe(true);
     }
     const again = await reencrypt([], { DATA_ENCRYPTION_KEY: K2, DATA_ENCRYPTION_PREVIOUS_KEYS: K1 });
-    expect(JSON.parse(again.stdout)).toMatchObject({ rewritten: 0, alreadyCurrent: 5 });
+    expect(JSON.parse(again.stdout)).toMatchObject({ rewritten: 0, alreadyCurrent: 8 });
 
     const withoutPrevious = await api({ current: K2 });
     expect(await (await get(withoutPrevious, ids.chemtrec!)).json()).toMatchObject({ phone: '+61 400 000 001', email: 'desk@chemtrec.example', details: 'chlorine response team' });
     expect(await (await get(withoutPrevious, ids.fire!)).json()).toMatchObject({ phone: '+61 400 999 999' });
     expect((await get(withoutPrevious, ids.boreal!, borealManager)).status).toBe(200);
+    const replay = await fetch(withoutPrevious, { method: 'POST', headers: { Authorization: `Bearer ${borealManager}`, 'Content-Type': 'application/json', 'Idempotency-Key': 'create-Boreal-desk' }, body: JSON.stringify({ name: 'Boreal desk', available24h: true, phone: '+61 400 000 001' }) });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await replay.json()).toMatchObject({ id: ids.boreal, phone: '+61 400 000 001' });
   });
 
   it('a ciphertext moved by the database owner to another row, or another company, is refused cleanly', async () => {
@@ -178,7 +183,12 @@ describe('field encryption: key rotation, re-encryption, values bound to their r
     const values = (await stored()).flatMap((row) => [row.phone, row.email, row.details]).filter((value) => value !== null).length;
     const resumed = await reencrypt(['--batch-size', '1'], { DATA_ENCRYPTION_KEY: K3, DATA_ENCRYPTION_PREVIOUS_KEYS: K2 });
     expect(resumed.code).toBe(0);
-    expect(JSON.parse(resumed.stdout)).toMatchObject({ rewritten: 0, alreadyCurrent: values });
+    // The contacts done before the stop are skipped; the stored answers, not reached before, are rewritten now.
+    const columns = (JSON.parse(resumed.stdout) as { columns: Array<{ table: string; rewritten: number; alreadyCurrent: number }> }).columns;
+    const contacts = columns.filter((column) => column.table === 'emergency_contacts');
+    expect(contacts.reduce((sum, column) => sum + column.rewritten, 0)).toBe(0);
+    expect(contacts.reduce((sum, column) => sum + column.alreadyCurrent, 0)).toBe(values);
+    expect(columns).toContainEqual({ table: 'idempotency_keys', column: 'body_ciphertext', rewritten: 3, alreadyCurrent: 0 });
     expect((await get(await api({ current: K3 }), ids.chemtrec!)).status).toBe(200);
   });
 });

@@ -30,7 +30,7 @@ SafeShipper is running (ready in ${((Date.now() - started) / 1000).toFixed(1)}s)
   Temporal UI    http://localhost:${s.temporalUiPort}   (frontend ${stackEnv.TEMPORAL_ADDRESS})
   Keycloak       http://localhost:${s.keycloakPort}/admin   (admin / see .stack/secrets.json)
   MQTT           ${running.urls.ingest}   (demo device ${device.mqttUsername}, secret ${device.secret})
-                 publish JSON to ${telemetryTopic(device.mqttUsername)}
+                 publish JSON to ${telemetryTopic(device.mqttUsername)} with client id ${device.mqttUsername}
   PostgreSQL     postgresql://127.0.0.1:${s.pgPort}/safeshipper   (credentials in .stack/stack.env)
   Redis          ${stackEnv.REDIS_URL}   (rate-limit counters shared by API replicas)
 

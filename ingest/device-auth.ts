@@ -79,6 +79,8 @@ export class DeviceAuth {
       if (!now || now.deviceId !== credentials!.deviceId || now.secretHash !== credentials!.secretHash) return { ok: false, returnCode: CONNACK.BAD_CREDENTIALS, reason: 'credentials changed' };
       credentials = now;
     }
+    // Gone while we checked: its 'close' has fired already and would never unregister it.
+    if (client.conn.destroyed) return { ok: false, returnCode: CONNACK.SERVER_UNAVAILABLE, reason: 'connection closed during authentication' };
     this.sessions.set(client, { ...credentials!, username, seen, revoked: false });
     let clients = this.byUsername.get(username);
     if (!clients) this.byUsername.set(username, (clients = new Set()));

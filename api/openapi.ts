@@ -3,7 +3,8 @@ import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31, type Respon
 import { z } from 'zod';
 import { ROUTE_POLICY, type PolicyRoute } from '../domain/policy.js';
 import { allows, PLATFORM_STAFF_ROLE, ROLES, type Requirement } from '../domain/rbac.js';
-import { loadSchema } from '../domain/dangerous-goods/load.js';
+import { compatibilityRequestSchema, loadSchema } from '../domain/dangerous-goods/load.js';
+import { REGIMES } from '../domain/dangerous-goods/regime.js';
 import { hmtRowSchema } from '../domain/dangerous-goods/catalogue.js';
 import { FieldEncryption } from '../security/field-encryption.js';
 import { listQuery as resourceListQuery } from './resource.js';
@@ -16,7 +17,7 @@ import { createDevice, deviceIssuedView, deviceResource, deviceView } from './re
 import { createUser, listQuery as userListQuery, updateUser, userView } from './routes/users.js';
 import { auditQuery, updateCompany } from './routes/company.js';
 import { nearbyQuery } from './routes/platform.js';
-import { listQuery as dangerousGoodsListQuery, placardQuery } from './routes/dangerous-goods.js';
+import { compatibilityQuery, listQuery as dangerousGoodsListQuery, placardQuery } from './routes/dangerous-goods.js';
 import { createCompany, reason as adminShipmentsQuery } from './routes/admin.js';
 
 /**
@@ -77,7 +78,7 @@ const TAGS = {
   Company: "The caller's own company.",
   'Audit log': "The company's tamper-evident audit chain (read and verified; written only by the API itself).",
   Users: "The company's users, managed in Keycloak through its admin API.",
-  'Dangerous goods': 'The 49 CFR 172.101 catalogue, and the segregation (177.848) and placarding rules over a load.',
+  'Dangerous goods': 'The 49 CFR 172.101 catalogue, and the compatibility and placarding rules over a load under the ADG Code or 49 CFR.',
   Vehicles: 'Fleet vehicles.',
   Drivers: 'Drivers and their DG licences.',
   'Training records': "A driver's DG training (nested under the driver).",
@@ -170,7 +171,14 @@ const meView = z.object({
   company: z.object({ id: z.uuid(), name: z.string().nullable() }),
 });
 
-const companyView = z.object({ id: z.uuid(), name: z.string(), createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() });
+const regime = z.enum(REGIMES).openapi({ description: 'adg: Australian Dangerous Goods Code 7.x; 49cfr: US Hazardous Materials Regulations' });
+const companyView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  dgRegime: fresh(regime).openapi({ description: 'The regime DG compatibility answers default to when a request names none' }),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
 
 const nearbyView = z.object({
   items: z.array(z.object({ id: z.uuid(), name: z.string(), kind: z.enum(['DEPOT', 'CUSTOMER', 'RESTRICTED_DG']), distanceM: z.number().openapi({ description: 'Metres from the point to the geofence (0 inside it)' }) })),
@@ -228,12 +236,13 @@ const dangerousGood = z.object({
 
 const pair = z.tuple([z.number().int(), z.number().int()]).openapi({ description: 'Indexes of the two items in the load' });
 const compatibilityResult = z.object({
+  regime,
   compatible: z.boolean().openapi({ description: 'True only when no pair is restricted or undecided (verdict COMPATIBLE)' }),
   verdict: z.enum(['COMPATIBLE', 'CONDITIONAL', 'INCOMPATIBLE', 'INDETERMINATE']),
   conflicts: z.array(
     z.object({
       items: pair,
-      code: z.string().openapi({ description: '"X" or "O" from the 177.848(d) table or a (c)/food rule, or the (f) Class 1 code' }),
+      code: z.string().openapi({ description: '"X" or "O" from the 177.848(d) table or a (c), food or overpack rule, or the (f) Class 1 code' }),
       severity: z.enum(['prohibited', 'conditional']),
       hazards: z.tuple([z.string(), z.string()]),
       rule: z.string(),
@@ -242,10 +251,21 @@ const compatibilityResult = z.object({
   ),
   indeterminate: z.array(z.object({ items: pair, missing: z.array(z.string()).openapi({ description: 'What would settle it, e.g. "items[3].state"' }), rule: z.string(), citation: z.string() })),
   notes: z.array(z.object({ items: z.array(z.number().int()), message: z.string(), citation: z.string() })),
+  basis: z
+    .array(
+      z.object({
+        rule: z.enum(['class-segregation', 'food', 'overpack']),
+        applies: z.boolean().nullable().openapi({ description: 'true: applied to this load; false: does not reach it (message says why); null: the data cannot decide (missing)' }),
+        message: z.string(),
+        citation: z.string(),
+        missing: z.array(z.string()).optional(),
+      }),
+    )
+    .openapi({ description: "The regime's rules, each with whether it reached the load and its source" }),
 });
 
 const placardResult = z.object({
-  regime: z.enum(['adg', '49cfr']),
+  regime,
   placardLoad: z.boolean().nullable().openapi({ description: 'ADG: a placard load; 49 CFR: at least one placard is required; null: the data cannot decide' }),
   placards: z.array(z.object({ placard: z.string(), hazardClass: z.string(), items: z.array(z.number().int()), required: z.boolean(), citation: z.string() })),
   alternatives: z.array(z.object({ placard: z.string(), replaces: z.array(z.string()), citation: z.string() })),
@@ -479,8 +499,8 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
     },
     'PATCH /api/v1/company': {
       operationId: 'updateCompany',
-      summary: 'Rename your company',
-      description: 'Audited. This route takes no If-Match.',
+      summary: 'Rename your company or set its DG regime',
+      description: 'Audited (the fields set, before and after). ADMIN only. This route takes no If-Match.',
       tag: 'Company',
       body: fresh(updateCompany).openapi('CompanyUpdate'),
       success: { status: 200, description: 'The company as changed.', schema: company },
@@ -528,11 +548,17 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
     'POST /api/v1/dangerous-goods/check-compatibility': {
       operationId: 'checkCompatibility',
       summary: 'Check a load for segregation conflicts',
-      description: 'Segregation of the load on one vehicle (49 CFR 177.848): each conflicting pair with its code, rule and citation; pairs the data cannot decide are reported as indeterminate, never guessed. Reads no company data.',
+      description:
+        "Segregation of the load on one vehicle under a regime: `regime` in the query or the body, otherwise your company's `dgRegime`. 49cfr: 177.848 and the food rule of 177.841(e). adg: class segregation for placard loads only (49 CFR 177.848 standing in for the ADG tables, said in each citation), the food rule and the overpack rule at any quantity. Each conflicting pair with its code, rule and citation; pairs the data cannot decide are reported as indeterminate, never guessed.",
       tag: 'Dangerous goods',
-      body: load,
+      query: compatibilityQuery.extend({ regime: fresh(compatibilityQuery.shape.regime).openapi({ description: "adg or 49cfr; if absent, the body's `regime`, then your company's" }) }),
+      body: fresh(compatibilityRequestSchema).openapi('CompatibilityRequest', { description: 'A declared load (1–1,000 items), optionally with the regime to answer under.' }),
       success: { status: 200, description: 'The verdict, conflicts, undecided pairs and notes.', schema: compatibilityResult.openapi('CompatibilityResult') },
-      errors: { ...BODY_ERRORS, 422: 'The load did not pass validation, or an item does not resolve to exactly one catalogue entry (`errors` names the item field).' },
+      errors: {
+        ...BODY_ERRORS,
+        400: 'The body is not well-formed JSON, or the query `regime` is unknown.',
+        422: 'The load did not pass validation, an item does not resolve to exactly one catalogue entry (`errors` names the item field), or the query and the body name different regimes.',
+      },
     },
     'POST /api/v1/dangerous-goods/placards': {
       operationId: 'determinePlacards',

@@ -1,10 +1,12 @@
 // Median and p99 of checkCompatibility on 100-item loads (4,950 pairs), in-process, with the
-// catalogue and rules loaded once. Run: npx tsx bench/dg-compatibility.ts
+// catalogue and rules loaded once, per regime (ADG adds the placard-load test on the same items).
+// Run: npx tsx bench/dg-compatibility.ts
 import { loadDgData } from '../data/load.js';
 import { resolveItem } from '../domain/dangerous-goods/catalogue.js';
 import type { CatalogueEntry } from '../domain/dangerous-goods/catalogue.js';
 import { checkCompatibility } from '../domain/dangerous-goods/segregation.js';
 import type { SegregationItem } from '../domain/dangerous-goods/segregation.js';
+import type { Regime } from '../domain/dangerous-goods/regime.js';
 
 const { catalogue, rules } = loadDgData();
 
@@ -33,18 +35,21 @@ function load(pool: readonly CatalogueEntry[], seed: number, food: boolean): Seg
   return Array.from({ length: 100 }, (_, i) => ({
     entry: pool[Math.floor(next() * pool.length)] as CatalogueEntry,
     state: 'liquid' as const,
+    quantity: 20,
+    unit: 'L' as const,
+    receptacleCapacity: 20,
     food: food && i % 10 === 0,
   }));
 }
 
-function measure(name: string, loads: readonly SegregationItem[][]): void {
-  for (let i = 0; i < 200; i++) checkCompatibility(loads[i % loads.length] as SegregationItem[], rules);
+function measure(name: string, loads: readonly SegregationItem[][], regime: Regime = '49cfr'): void {
+  for (let i = 0; i < 200; i++) checkCompatibility(loads[i % loads.length] as SegregationItem[], rules, regime);
   const times: number[] = [];
   let conflicts = 0;
   for (let i = 0; i < 2000; i++) {
     const l = loads[i % loads.length] as SegregationItem[];
     const t0 = performance.now();
-    const r = checkCompatibility(l, rules);
+    const r = checkCompatibility(l, rules, regime);
     times.push(performance.now() - t0);
     conflicts += r.conflicts.length;
   }
@@ -60,3 +65,4 @@ console.log(`100 items, 4,950 pairs per load; ${all.length} resolvable UN number
 measure('random catalogue entries (all classes)', Array.from({ length: 20 }, (_, s) => load(all, s + 1, false)));
 measure('random non-explosive entries, 10 food lines', Array.from({ length: 20 }, (_, s) => load(regulatedMix, s + 101, true)));
 measure('Class 3 only (compatible, fast path)', Array.from({ length: 20 }, (_, s) => load(flammables, s + 201, false)));
+measure('ADG: random catalogue entries (placard load)', Array.from({ length: 20 }, (_, s) => load(all, s + 1, false)), 'adg');

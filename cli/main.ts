@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { checkCompatibilityCommand, complianceCommand, placardsCommand } from './dg.js';
 import { UsageError } from './errors.js';
+import { isRegime } from '../domain/dangerous-goods/regime.js';
 import { syncCommand } from './dg-sync.js';
 import { reencryptCommand } from './data.js';
 
@@ -10,9 +11,9 @@ import { reencryptCommand } from './data.js';
 const MAX_STDIN_BYTES = 8 * 1024 * 1024;
 
 const USAGE = `usage:
-  safeshipper dg check-compatibility < load.json
+  safeshipper dg check-compatibility --regime adg|49cfr < load.json
   safeshipper dg placards --regime adg|49cfr [--international] < load.json
-  safeshipper dg compliance < shipment.json
+  safeshipper dg compliance [--regime adg|49cfr] < shipment.json
   safeshipper dg sync [--hmt-url URL] [--special-provisions-url URL]   (needs DATABASE_CATALOGUE_URL)
   safeshipper data reencrypt [--batch-size N]   (needs DATABASE_OWNER_URL, DATA_ENCRYPTION_KEY, DATA_ENCRYPTION_PREVIOUS_KEYS)
 
@@ -73,21 +74,21 @@ export async function run(argv: readonly string[]): Promise<unknown> {
     return reencryptCommand({ batchSize: values['batch-size'] }, process.env);
   }
   if (values['batch-size'] !== undefined) throw new UsageError('--batch-size applies to "data reencrypt" only');
-  const needsRegime = command === 'placards';
-  if (!needsRegime && values.regime !== undefined) throw new UsageError(`--regime does not apply to "dg ${command}"`);
+  const takesRegime = command === 'placards' || command === 'check-compatibility' || command === 'compliance';
+  if (!takesRegime && values.regime !== undefined) throw new UsageError(`--regime does not apply to "dg ${command}"`);
   if (command !== 'placards' && values.international) throw new UsageError(`--international does not apply to "dg ${command}"`);
   if (command !== 'sync' && (values['hmt-url'] !== undefined || values['special-provisions-url'] !== undefined)) throw new UsageError(`--hmt-url and --special-provisions-url apply to "dg sync" only`);
   switch (command) {
     case 'check-compatibility':
-      return checkCompatibilityCommand(await readJson());
+      return checkCompatibilityCommand(await readJson(), values.regime);
     case 'placards': {
       const regime = values.regime;
-      if (regime !== 'adg' && regime !== '49cfr') throw new UsageError('--regime must be "adg" or "49cfr"');
+      if (!isRegime(regime)) throw new UsageError('--regime must be "adg" or "49cfr"');
       if (regime === 'adg' && values.international) throw new UsageError('--international applies to --regime 49cfr only');
       return placardsCommand(await readJson(), regime, !values.international);
     }
     case 'compliance':
-      return complianceCommand(await readJson());
+      return complianceCommand(await readJson(), values.regime);
     case 'sync':
       return syncCommand({ hmtUrl: values['hmt-url'], specialProvisionsUrl: values['special-provisions-url'] }, process.env);
     default:

@@ -3,6 +3,7 @@ import { EntitySchema, type OptionalProps } from '@mikro-orm/core';
 /** Columns the database fills: not required when creating an entity. */
 type Generated = 'id' | 'version' | 'createdAt' | 'updatedAt';
 import { GeographyType, type GeoJsonPoint, type GeoJsonPolygon } from './geography.js';
+import { DEFAULT_REGIME, type Regime } from '../domain/dangerous-goods/regime.js';
 
 /**
  * Every tenant-owned entity carries the `tenant` filter, on by default: a query made
@@ -13,8 +14,11 @@ const tenantFilter = (column: 'companyId' | 'id') => ({
 });
 
 export interface Company {
+  [OptionalProps]?: 'dgRegime';
   id: string;
   name: string;
+  /** The DG regime answers default to (a request may name another); the column defaults to 'adg'. */
+  dgRegime: Regime;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -26,6 +30,7 @@ export const CompanySchema = new EntitySchema<Company>({
   properties: {
     id: { type: 'uuid', primary: true },
     name: { type: 'string' },
+    dgRegime: { type: 'string', default: DEFAULT_REGIME },
     createdAt: { type: 'datetime', onCreate: () => new Date() },
     updatedAt: { type: 'datetime', onCreate: () => new Date(), onUpdate: () => new Date() },
   },

@@ -1,13 +1,20 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { CompanySchema } from '../../db/entities.js';
+import { CompanySchema, type Company } from '../../db/entities.js';
+import { REGIMES } from '../../domain/dangerous-goods/regime.js';
 import { verifyAuditChain } from '../../db/audit.js';
 import { notFound } from '../problem.js';
 import { securedRoute, type ApiState, type RouteDeps } from '../routing.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { parse } from '../validation.js';
 
-export const updateCompany = z.strictObject({ name: z.string().trim().min(1).max(200) });
+export const updateCompany = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  /** The DG regime compatibility answers default to (ADMIN only: the route needs manage_company). */
+  dgRegime: z.enum(REGIMES).optional(),
+});
+
+const view = (company: Company) => ({ id: company.id, name: company.name, dgRegime: company.dgRegime, createdAt: company.createdAt, updatedAt: company.updatedAt });
 export const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
@@ -22,18 +29,23 @@ export function companyRoutes(deps: RouteDeps): Router<ApiState> {
   securedRoute(router, deps, 'GET /api/v1/company', async (ctx, { caller, em }) => {
     const company = await em.findOne(CompanySchema, { id: caller.companyId });
     if (!company) throw notFound('Your company has no record yet');
-    ctx.body = { id: company.id, name: company.name, createdAt: company.createdAt, updatedAt: company.updatedAt };
+    ctx.body = view(company);
   });
 
   securedRoute(router, deps, 'PATCH /api/v1/company', async (ctx, rc) => {
     const input = parse(updateCompany, ctx.request.body);
     const company = await rc.em.findOne(CompanySchema, { id: rc.caller.companyId });
     if (!company) throw notFound('Your company has no record yet');
-    const before = { name: company.name };
-    company.name = input.name;
-    await rc.em.flush();
-    await rc.audit({ action: 'update', entityType: 'company', entityId: company.id, before, after: { name: company.name } });
-    ctx.body = { id: company.id, name: company.name, createdAt: company.createdAt, updatedAt: company.updatedAt };
+    // The audit entry holds the fields the request set, before and after; a body that sets none changes nothing.
+    const fields = (['name', 'dgRegime'] as const).filter((field) => input[field] !== undefined);
+    if (fields.length > 0) {
+      const before = Object.fromEntries(fields.map((field) => [field, company[field]]));
+      if (input.name !== undefined) company.name = input.name;
+      if (input.dgRegime !== undefined) company.dgRegime = input.dgRegime;
+      await rc.em.flush();
+      await rc.audit({ action: 'update', entityType: 'company', entityId: company.id, before, after: Object.fromEntries(fields.map((field) => [field, company[field]])) });
+    }
+    ctx.body = view(company);
   });
 
   securedRoute(router, deps, 'GET /api/v1/audit-log', async (ctx, { em }) => {

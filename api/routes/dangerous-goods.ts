@@ -2,7 +2,9 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { dangerousGoodsByUn, getDangerousGood, listDangerousGoods } from '../../db/dangerous-goods.js';
 import { normalizeUnNumber } from '../../domain/dangerous-goods/catalogue.js';
-import { parseLoad, resolveLoad, type ResolvedItem } from '../../domain/dangerous-goods/load.js';
+import { parseCompatibilityRequest, parseLoad, resolveLoad, type Load, type ParseResult, type ResolvedItem } from '../../domain/dangerous-goods/load.js';
+import { REGIMES } from '../../domain/dangerous-goods/regime.js';
+import { companyRegime } from '../../db/company-regime.js';
 import { checkCompatibility } from '../../domain/dangerous-goods/segregation.js';
 import { determinePlacards } from '../../domain/dangerous-goods/placards.js';
 import type { ResolutionPurpose } from '../../domain/dangerous-goods/catalogue.js';
@@ -21,9 +23,17 @@ export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25),
 });
 const cursorSchema = z.strictObject({ name: z.string(), id: z.uuid() });
-export const placardQuery = z.strictObject({ regime: z.enum(['adg', '49cfr']), domestic: z.enum(['true', 'false']).default('true') });
+export const placardQuery = z.strictObject({ regime: z.enum(REGIMES), domestic: z.enum(['true', 'false']).default('true') });
+/** The regime may come in the query or the body; neither: the caller's company's regime. */
+export const compatibilityQuery = z.strictObject({ regime: z.enum(REGIMES).optional() });
 
-/** The DG catalogue (49 CFR 172.101) and the rules over a load: compatibility (177.848) and placards. */
+/** A parsed body, or 422 naming each field. */
+function parsed<T>(result: ParseResult<T>): T {
+  if (!result.ok) throw validationFailed(result.errors.map((error) => ({ path: error.field, message: error.message })));
+  return result.value;
+}
+
+/** The DG catalogue (49 CFR 172.101) and the rules over a load under a regime: compatibility and placards. */
 export function dangerousGoodsRoutes(deps: RouteDeps, rules: RulesSource): Router<ApiState> {
   const { db } = deps;
   const router = new Router<ApiState>({ prefix: '/api/v1' });
@@ -50,23 +60,27 @@ export function dangerousGoodsRoutes(deps: RouteDeps, rules: RulesSource): Route
     ctx.body = entry;
   });
 
-  const resolved = async (body: unknown, purpose: ResolutionPurpose): Promise<readonly ResolvedItem[]> => {
-    const load = parseLoad(body);
-    if (!load.ok) throw validationFailed(load.errors.map((error) => ({ path: error.field, message: error.message })));
+  const resolved = async (load: Load, purpose: ResolutionPurpose): Promise<readonly ResolvedItem[]> => {
     const { catalogue } = await rules.current();
-    const resolution = resolveLoad(catalogue, load.value, purpose);
+    const resolution = resolveLoad(catalogue, load, purpose);
     if (!resolution.ok) throw validationFailed(resolution.problems.map((problem) => ({ path: problem.field, message: problem.message })));
     return resolution.items;
   };
 
-  route(router, deps, 'POST /api/v1/dangerous-goods/check-compatibility', async (ctx) => {
-    const items = await resolved(ctx.request.body, 'segregation');
-    ctx.body = checkCompatibility(items, (await rules.current()).segregation);
+  route(router, deps, 'POST /api/v1/dangerous-goods/check-compatibility', async (ctx, caller) => {
+    const query = parse(compatibilityQuery, ctx.query, 400);
+    const { regime: inBody, ...load } = parsed(parseCompatibilityRequest(ctx.request.body));
+    if (query.regime !== undefined && inBody !== undefined && query.regime !== inBody) {
+      throw validationFailed([{ path: 'regime', message: `the query says "${query.regime}" and the body "${inBody}": give the regime once` }]);
+    }
+    const regime = query.regime ?? inBody ?? (await companyRegime(db, caller.companyId));
+    const items = await resolved(load, 'segregation');
+    ctx.body = checkCompatibility(items, (await rules.current()).segregation, regime);
   });
 
   route(router, deps, 'POST /api/v1/dangerous-goods/placards', async (ctx) => {
     const query = parse(placardQuery, ctx.query, 400);
-    const items = await resolved(ctx.request.body, 'placards');
+    const items = await resolved(parsed(parseLoad(ctx.request.body)), 'placards');
     ctx.body = determinePlacards(items, query.regime, { domestic: query.domestic === 'true' });
   });
 

@@ -4,6 +4,7 @@ import { Migration20261126020000Platform } from './Migration20261126020000Platfo
 import { Migration20261130100000DeviceRevocation } from './Migration20261130100000DeviceRevocation.js';
 import { Migration20261130110000AuditChain } from './Migration20261130110000AuditChain.js';
 import { Migration20261130120000CatalogueRole } from './Migration20261130120000CatalogueRole.js';
+import { Migration20261130130000CompanyRegime } from './Migration20261130130000CompanyRegime.js';
 
 /** Listed explicitly: the migrator never globs the file system, so tsx, tsc output and bundles behave alike. */
 export const migrationsList = [
@@ -13,4 +14,5 @@ export const migrationsList = [
   { name: 'Migration20261130100000DeviceRevocation', class: Migration20261130100000DeviceRevocation },
   { name: 'Migration20261130110000AuditChain', class: Migration20261130110000AuditChain },
   { name: 'Migration20261130120000CatalogueRole', class: Migration20261130120000CatalogueRole },
+  { name: 'Migration20261130130000CompanyRegime', class: Migration20261130130000CompanyRegime },
 ];

@@ -10,7 +10,9 @@ import type { Load, LoadItem } from './load.js';
 import { checkCompatibility } from './segregation.js';
 import type { SegregationItem, SegregationRules } from './segregation.js';
 import { determinePlacards } from './placards.js';
-import type { PlacardItem, PlacardResult, Regime } from './placards.js';
+import type { PlacardItem, PlacardResult } from './placards.js';
+import { REGIMES } from './regime.js';
+import type { Regime } from './regime.js';
 
 export const MODES = ['road', 'rail', 'passenger-rail', 'passenger-aircraft', 'cargo-aircraft'] as const;
 export type Mode = (typeof MODES)[number];
@@ -18,7 +20,7 @@ export type Mode = (typeof MODES)[number];
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date YYYY-MM-DD' }).refine((s) => parseDate(s) !== null, { error: 'is not a calendar date' });
 
 export const complianceInputSchema = z.strictObject({
-  regime: z.enum(['adg', '49cfr']),
+  regime: z.enum(REGIMES),
   mode: z.enum(MODES).default('road'),
   asOf: isoDate,
   load: loadSchema,
@@ -165,10 +167,11 @@ function forbiddenCheck(load: Load, catalogue: Catalogue, resolved: readonly Res
 }
 
 function segregationCheck(resolved: readonly Resolved[], rules: SegregationRules, regime: Regime): ComplianceCheck {
-  const items: SegregationItem[] = resolved.map((r) => ({ entry: r.entry, state: r.item.state, inhalationHazardZone: r.item.inhalationHazardZone, food: r.item.food, limitedQuantity: r.item.limitedQuantity }));
-  const c = checkCompatibility(items, rules);
+  const items: SegregationItem[] = resolved.map((r) => ({ ...r.item, entry: r.entry }));
+  const c = checkCompatibility(items, rules, regime);
   const idx = (n: number): number => (resolved[n] as Resolved).index;
-  const citation = regime === 'adg' ? '49 CFR 177.848 (segregation table used for ADG loads); ADG 7.x 9.1 (food)' : '49 CFR 177.848';
+  // The regime's rules as the answer applied them: class segregation, food and (ADG) overpacks.
+  const citation = c.basis.map((b) => b.citation).join('; ');
   const prohibited = c.conflicts.filter((x) => x.severity === 'prohibited');
   if (prohibited.length > 0) {
     return {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { normalizeUnNumber, resolveItem } from './catalogue.js';
 import type { Catalogue, CatalogueEntry, ItemQuery, ResolutionProblem, ResolutionPurpose } from './catalogue.js';
+import { REGIMES } from './regime.js';
 
 export const MAX_ITEMS = 1000;
 /**
@@ -22,7 +23,7 @@ export const MAX_RECEPTACLES = 1_000_000;
 export const UNITS = ['kg', 'L'] as const;
 export type Unit = (typeof UNITS)[number];
 
-const UN_PATTERN = /^\s*(UN|NA|ID)\s?\d{4}\s*$/i;
+export const UN_PATTERN = /^\s*(UN|NA|ID)\s?\d{4}\s*$/i;
 const CLASS_PATTERN = /^(1\.[1-6][ABCDEFGHJKLNS]?|2\.[1-3]|3|4\.[1-3]|5\.[12]|6\.[12]|7|8|9|comb liq|combustible liquid)$/i;
 
 const DG_ONLY_FIELDS = [
@@ -62,6 +63,10 @@ export const loadItemSchema = z
     /** Gross mass of the line in kg (49 CFR 172.504(c) counts aggregate gross weight). */
     grossMass: z.number().positive().max(MAX_QUANTITY).optional(),
     radioactiveLabel: z.enum(['I-WHITE', 'II-YELLOW', 'III-YELLOW']).optional(),
+    /** Lines with the same id share one overpack (ADG 7.x: incompatible goods never in one overpack). */
+    overpack: z.string().trim().min(1).max(60).optional(),
+    /** This food line is the driver's own food: outside the ADG food rule. */
+    driversOwnFood: z.boolean().optional(),
   })
   .superRefine((item, ctx) => {
     const issue = (path: string, message: string): void => {
@@ -72,6 +77,7 @@ export const loadItemSchema = z
       if (item.food !== true) issue('unNumber', 'is required (only food/food packaging lines, "food": true, may omit it)');
       else for (const f of DG_ONLY_FIELDS) if (item[f] !== undefined) issue(f, 'applies to dangerous goods only; this line has no unNumber');
     }
+    if (item.driversOwnFood !== undefined && item.food !== true) issue('driversOwnFood', 'applies to food lines only ("food": true)');
     if (item.quantity !== undefined && item.unit === undefined) issue('unit', 'is required with quantity (kg or L)');
     if (item.unit !== undefined && item.quantity === undefined) issue('quantity', 'is required with unit');
     if (item.state === 'solid' && item.unit === 'L') issue('unit', 'a solid is declared by mass: use kg');
@@ -101,8 +107,12 @@ export const loadSchema = z.strictObject({
     .min(1, { error: 'must hold at least one item' }).max(MAX_ITEMS, { error: `must hold at most ${MAX_ITEMS} items` }),
 });
 
+/** A load to check for compatibility, optionally naming the regime (otherwise the caller's default applies). */
+export const compatibilityRequestSchema = loadSchema.extend({ regime: z.enum(REGIMES).optional() });
+
 export type LoadItem = z.infer<typeof loadItemSchema>;
 export type Load = z.infer<typeof loadSchema>;
+export type CompatibilityRequest = z.infer<typeof compatibilityRequestSchema>;
 
 export interface FieldError {
   /** Path into the input, e.g. ["items", 3, "quantity"]. */
@@ -135,13 +145,22 @@ function toFieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
 
 /** Validates a declared load. A list that is too long is refused before any item is looked at. */
 export function parseLoad(input: unknown): ParseResult<Load> {
+  return parseWith(loadSchema, input);
+}
+
+/** Validates a load with its optional regime, as parseLoad does. */
+export function parseCompatibilityRequest(input: unknown): ParseResult<CompatibilityRequest> {
+  return parseWith(compatibilityRequestSchema, input);
+}
+
+function parseWith<T>(schema: z.ZodType<T>, input: unknown): ParseResult<T> {
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
     const items = (input as Record<string, unknown>)['items'];
     if (Array.isArray(items) && items.length > MAX_ITEMS) {
       return { ok: false, errors: [{ path: ['items'], field: 'items', message: `must hold at most ${MAX_ITEMS} items (got ${items.length})` }] };
     }
   }
-  const r = loadSchema.safeParse(input);
+  const r = schema.safeParse(input);
   if (r.success) return { ok: true, value: r.data };
   return { ok: false, errors: toFieldErrors(r.error.issues) };
 }

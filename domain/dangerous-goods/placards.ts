@@ -3,8 +3,8 @@
 // and a criterion the data cannot settle is reported as unknown (met: null), never assumed.
 import type { CatalogueEntry, PhysicalState } from './catalogue.js';
 import type { Unit } from './load.js';
-
-export type Regime = 'adg' | '49cfr';
+import { limitedQuantitySource } from './regime.js';
+import type { Regime } from './regime.js';
 
 export interface PlacardItem {
   readonly entry: CatalogueEntry | null;
@@ -73,6 +73,7 @@ type DraftResult = Omit<PlacardResult, 'reasons'> & { reasons: Draft[] };
 const REASON_KIND: Readonly<Record<string, PlacardReason['kind']>> = {
   'adg-scope': 'exception',
   'limited-quantity-claim': 'note',
+  'limited-quantity-source': 'note',
   'adg-gas-capacity': 'note',
   '49cfr-not-placarded': 'exception',
   '49cfr-gross-weight': 'note',
@@ -80,12 +81,12 @@ const REASON_KIND: Readonly<Record<string, PlacardReason['kind']>> = {
   '49cfr-undecided': 'note',
 };
 
-function lqClaimNote(indexes: number[]): Draft {
+function lqClaimNote(indexes: number[], regime: Regime): Draft {
   return {
     criterion: 'limited-quantity-claim',
     met: null,
     message: 'declared limited quantity, but 172.101 does not confirm the entry is eligible: treated as fully regulated',
-    citation: '49 CFR 172.101(i)(8A)',
+    citation: limitedQuantitySource(regime),
     items: indexes,
   };
 }
@@ -128,6 +129,7 @@ function adg(items: readonly PlacardItem[]): DraftResult {
   const lqNotHonoured: number[] = [];
   const regulated: number[] = [];
   const limited = new Total();
+  const limitedByTable: number[] = [];
   const aggregate = new Total();
   const categoryB = new Total();
   const categoryA: number[] = [];
@@ -144,6 +146,7 @@ function adg(items: readonly PlacardItem[]): DraftResult {
       return;
     }
     if (honouredLimitedQuantity(item, e) || e.flags.consumerCommodity) {
+      if (!e.flags.consumerCommodity) limitedByTable.push(i);
       limited.add(i, item.quantity, 'quantity');
       return;
     }
@@ -176,7 +179,16 @@ function adg(items: readonly PlacardItem[]): DraftResult {
       items: otherCodes,
     });
   }
-  if (lqNotHonoured.length > 0) reasons.push(lqClaimNote(lqNotHonoured));
+  if (lqNotHonoured.length > 0) reasons.push(lqClaimNote(lqNotHonoured, 'adg'));
+  if (limitedByTable.length > 0) {
+    reasons.push({
+      criterion: 'limited-quantity-source',
+      met: true,
+      message: 'limited-quantity eligibility is read from 49 CFR 172.101 column (8A)',
+      citation: limitedQuantitySource('adg'),
+      items: limitedByTable,
+    });
+  }
   if (gasInKg.length > 0) {
     reasons.push({
       criterion: 'adg-gas-capacity',
@@ -446,7 +458,7 @@ function cfr49(items: readonly PlacardItem[], domestic: boolean): DraftResult {
     table2Items.push({ index: i, placard: name, bulk, subject505 });
   });
 
-  if (lqNotHonoured.length > 0) reasons.push(lqClaimNote(lqNotHonoured));
+  if (lqNotHonoured.length > 0) reasons.push(lqClaimNote(lqNotHonoured, '49cfr'));
   if (table1Items.length > 0) {
     reasons.push({ criterion: '49cfr-table-1', met: true, message: 'Table 1 materials are placarded at any quantity', citation: '49 CFR 172.504(a), (e) Table 1', items: table1Items });
   }

@@ -1,10 +1,18 @@
-// Segregation of a load: every pair of items against 49 CFR 177.848 (the (d) table on primary and
-// subsidiary hazards, the (c) rules, the (f) Class 1 compatibility table, note A) and the ADG 7.x
-// food and food-packaging rule. The tables arrive as data (segregation-49cfr-177.848.json) and are
-// compiled once into bit masks; a load is then prepared item by item and the pair loop works on
-// small integers, building objects only for the pairs that have something to say.
+// Segregation of a load under one regime. 49 CFR: every pair against 177.848 (the (d) table on
+// primary and subsidiary hazards, the (c) rules, the (f) Class 1 compatibility table, note A) and
+// the food rule of 177.841(e). ADG 7.x: class segregation only for placard loads (decided by the
+// placard engine on the same items), the food and food-packaging rule and the overpack rule at any
+// quantity; the ADG segregation tables are not in the shipped data, so 177.848 stands in for them
+// and every answer built on it says so. The 177.848 tables arrive as data
+// (segregation-49cfr-177.848.json) and are compiled once into bit masks; a load is then prepared
+// item by item and the pair loop works on small integers, building objects only for the pairs
+// that have something to say.
 import { z } from 'zod';
 import type { CatalogueEntry, HazardZone, PhysicalState } from './catalogue.js';
+import { determinePlacards } from './placards.js';
+import type { PlacardItem } from './placards.js';
+import { limitedQuantitySource } from './regime.js';
+import type { Regime } from './regime.js';
 
 export const C_TABLE = '49 CFR 177.848(d)';
 export const C_SUBSIDIARY = '49 CFR 177.848(d), (e)(6)';
@@ -15,7 +23,17 @@ export const C_APPLICABILITY = '49 CFR 177.848(a)';
 export const C_CLASS1 = '49 CFR 177.848(f)';
 export const C_MIXED_DIVISIONS = '49 CFR 177.848(h)';
 export const C_1_5D_WITH_1_2D = '49 CFR 177.848(i)';
+export const C_CFR_FOOD = '49 CFR 177.841(e)';
+export const C_CFR_FOOD_POISON = '49 CFR 177.841(e)(1)';
+export const C_CFR_FOOD_PG_III = '49 CFR 177.841(e)(3)';
 export const C_ADG_FOOD = 'ADG 7.x 9.1 (dangerous goods with food or food packaging)';
+export const C_ADG_PLACARD_LOADS = 'ADG 7.x 9.1 (segregation of placard loads), 5.3.1 (placard load)';
+export const C_ADG_OVERPACK = 'ADG 7.x 9.1 (overpacks)';
+
+/** A 49 CFR citation used for an ADG answer, marked as the stand-in it is. */
+export function adgStandIn(citation: string): string {
+  return `${citation} (stand-in: the ADG 7.x segregation tables are not in the shipped data)`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Table data and compilation
@@ -157,7 +175,8 @@ export function compileSegregationRules(data: SegregationTableData): Segregation
 // Items and results
 // ---------------------------------------------------------------------------------------------
 
-export interface SegregationItem {
+/** A line of the load: its entry and declared facts, with the quantities the ADG placard-load test reads. */
+export interface SegregationItem extends PlacardItem {
   /** null: a food or food-packaging line without dangerous goods. */
   readonly entry: CatalogueEntry | null;
   /** Declared state; used only where the catalogue entry does not state one. */
@@ -165,16 +184,20 @@ export interface SegregationItem {
   /** Declared hazard zone; used only where the entry is PIH without a zone (special provision 6). */
   readonly inhalationHazardZone?: HazardZone | undefined;
   readonly food?: boolean | undefined;
+  /** A food line that is the driver's own food (outside the ADG food rule). */
+  readonly driversOwnFood?: boolean | undefined;
   readonly limitedQuantity?: boolean | undefined;
+  /** Lines with the same id share one overpack. */
+  readonly overpack?: string | undefined;
 }
 
 export type Severity = 'prohibited' | 'conditional';
 
 export interface Conflict {
   readonly items: readonly [number, number];
-  /** "X" or "O" from the (d) table or a (c)/food rule, or the (f) Class 1 code ("X", "1", "4/5", "6", "X(4)"). */
+  /** "X" or "O" from the (d) table or a (c), food or overpack rule, or the (f) Class 1 code ("X", "1", "4/5", "6", "X(4)"). */
   readonly code: string;
-  /** prohibited: never on one vehicle; conditional: only with the separation or conditions the rule names. */
+  /** prohibited: never on one vehicle (or in one overpack); conditional: only with the separation or conditions the rule names. */
   readonly severity: Severity;
   readonly hazards: readonly [string, string];
   readonly rule: string;
@@ -195,9 +218,20 @@ export interface Note {
   readonly citation: string;
 }
 
+/** One rule of the regime and whether it reached this load. */
+export interface RuleApplication {
+  readonly rule: 'class-segregation' | 'food' | 'overpack';
+  /** true: applied to the load; false: does not reach it (the message says why); null: the data cannot decide (see missing). */
+  readonly applies: boolean | null;
+  readonly message: string;
+  readonly citation: string;
+  readonly missing?: readonly string[];
+}
+
 export type Verdict = 'COMPATIBLE' | 'CONDITIONAL' | 'INCOMPATIBLE' | 'INDETERMINATE';
 
 export interface CompatibilityResult {
+  readonly regime: Regime;
   /** True only when no pair is restricted or undecided (verdict COMPATIBLE). */
   readonly compatible: boolean;
   /** INCOMPATIBLE: some pair is prohibited; INDETERMINATE: none is, but some pair needs data; CONDITIONAL: only separation/conditions. */
@@ -205,6 +239,8 @@ export interface CompatibilityResult {
   readonly conflicts: readonly Conflict[];
   readonly indeterminate: readonly Indeterminate[];
   readonly notes: readonly Note[];
+  /** The regime's rules, each with whether it reached this load and its source. */
+  readonly basis: readonly RuleApplication[];
 }
 
 // Partner flags: an item with need-bit n must be checked in detail against any item carrying flag n.
@@ -239,6 +275,9 @@ interface Prepared {
   readonly tox61A: boolean;
   readonly cTarget: 'yes' | 'maybe' | 'no';
   readonly cTargetWhy: string | null;
+  readonly overpack: string | null;
+  /** Division 6.1 PG III: 177.841(e)(3) may apply to it instead of (e)(1). */
+  readonly poisonPgIII: boolean;
 }
 
 function explosiveKey(division: string): number {
@@ -280,50 +319,75 @@ class KeyCollector {
   }
 }
 
-function prepare(item: SegregationItem, index: number, rules: SegregationRules, notes: Note[]): Prepared {
+/** What the regime needs to know of the whole load before the items are prepared. */
+interface LoadFacts {
+  readonly regime: Regime;
+  /** ADG: every dangerous goods line is an honoured limited quantity (outside the food rule). */
+  readonly allLimited: boolean;
+}
+
+/** A limited quantity is honoured only where 172.101 makes the entry eligible. */
+function honouredLimited(item: SegregationItem): boolean {
+  return item.limitedQuantity === true && item.entry?.limitedQuantityEligible.value === true;
+}
+
+/** 177.841(e)(1): bears or must bear a POISON (primary or subsidiary 6.1) or POISON INHALATION HAZARD label; a 2.3 gas bears POISON GAS. */
+function poisonLabelled(e: CatalogueEntry): boolean {
+  return e.hazardClass === '6.1' || e.subsidiaryRisks.includes('6.1') || e.labels.includes('6.1') || (e.inhalationHazard.pih && e.hazardClass !== '2.3');
+}
+
+/** ADG food rule: Division 2.3, Class 6, Class 8, or a subsidiary risk of 6.1 or 8. */
+function adgFoodHazard(e: CatalogueEntry): boolean {
+  return e.hazardClass === '2.3' || e.hazardClass === '6.1' || e.hazardClass === '6.2' || e.classNumber === 8 || e.subsidiaryRisks.includes('6.1') || e.subsidiaryRisks.includes('8');
+}
+
+function prepare(item: SegregationItem, index: number, rules: SegregationRules, notes: Note[], load: LoadFacts): Prepared {
   const e = item.entry;
   const kc = new KeyCollector();
   const { keys, keySub, maybeKeys, maybeSub, maybeWhy } = kc;
   let flags = 0;
   let need = 0;
   const ref = `items[${index}]`;
-  if (item.food === true) {
+  const adg = load.regime === 'adg';
+  // The driver's own food is outside the ADG food rule; 177.841(e) names no such exception.
+  if (item.food === true && !(adg && item.driversOwnFood === true)) {
     flags |= F_FOOD;
     need |= F_FOOD_HAZARD;
   }
+  const overpack = item.overpack ?? null;
   const none: Prepared = {
     index, inTable: false, cls: null, keys, keySub, maybeKeys, maybeSub, maybeWhy, possMask: 0, nbPoss: 0, flags, need,
     explosive: null, explosiveUnknown: null, noteA: false, fireworks: false, detonator: false, rowIndex: -1, tox61A: false, cTarget: 'no', cTargetWhy: null,
+    overpack, poisonPgIII: false,
   };
   if (e === null) return none;
 
-  // A limited quantity is honoured only where 172.101 makes the entry eligible; a claim the table
-  // does not back is segregated as fully regulated.
-  let lq = false;
-  if (item.limitedQuantity === true) {
-    if (e.limitedQuantityEligible.value === true) lq = true;
-    else {
-      notes.push({
-        items: [index],
-        message: `${ref} is declared a limited quantity, but ${e.idNumber} ${e.limitedQuantityEligible.value === false ? 'is not eligible' : 'could not be confirmed eligible'} (${e.limitedQuantityEligible.basis}): segregated as fully regulated`,
-        citation: '49 CFR 172.101(i)(8A)',
-      });
-    }
+  // A limited-quantity claim the table does not back is segregated as fully regulated.
+  const lq = honouredLimited(item);
+  if (item.limitedQuantity === true && !lq) {
+    notes.push({
+      items: [index],
+      message: `${ref} is declared a limited quantity, but ${e.idNumber} ${e.limitedQuantityEligible.value === false ? 'is not eligible' : 'could not be confirmed eligible'} (${e.limitedQuantityEligible.basis}): segregated as fully regulated`,
+      citation: limitedQuantitySource(load.regime),
+    });
   }
-  const dgForFood = !lq;
-  const foodHazard =
-    dgForFood &&
-    (e.hazardClass === '2.3' || e.hazardClass === '6.1' || e.hazardClass === '6.2' || e.classNumber === 8 || e.subsidiaryRisks.includes('6.1') || e.subsidiaryRisks.includes('8'));
+  // 49 CFR: a limited quantity needs no label, so 177.841(e) cannot reach it. ADG: the food rule
+  // reaches every line unless the whole load is limited quantities.
+  const foodHazard = adg ? !load.allLimited && adgFoodHazard(e) : !lq && poisonLabelled(e);
   if (foodHazard) {
     flags |= F_FOOD_HAZARD;
     need |= F_FOOD;
   }
   if (lq) {
-    notes.push({
-      items: [index],
-      message: `${ref} (${e.idNumber}) is a limited quantity: its packages need no hazard labels, so 177.848 segregation does not apply to it, nor the ADG food rule`,
-      citation: C_APPLICABILITY,
-    });
+    notes.push(
+      adg
+        ? { items: [index], message: `${ref} (${e.idNumber}) is a limited quantity: class segregation does not apply to it`, citation: limitedQuantitySource('adg') }
+        : {
+            items: [index],
+            message: `${ref} (${e.idNumber}) is a limited quantity: its packages need no hazard labels, so neither 177.848 segregation nor the 177.841(e) food rule reaches it`,
+            citation: `${C_APPLICABILITY}, 177.841(e)`,
+          },
+    );
     return { ...none, flags, need };
   }
   if (e.combustibleLiquid) {
@@ -454,6 +518,8 @@ function prepare(item: SegregationItem, index: number, rules: SegregationRules, 
     tox61A,
     cTarget,
     cTargetWhy,
+    overpack,
+    poisonPgIII: hc === '6.1' && pg === 'III',
   };
 }
 
@@ -475,6 +541,7 @@ interface Finding {
 
 const H_CYANIDE_ACID: readonly [string, string] = Object.freeze(['cyanide', 'acid'] as const);
 const H_FOOD: readonly [string, string] = Object.freeze(['food or food packaging', 'Division 2.3, Class 6, Class 8 or subsidiary 6.1/8 dangerous goods'] as const);
+const H_CFR_FOOD: readonly [string, string] = Object.freeze(['foodstuffs, feed or edible material', 'POISON or POISON INHALATION HAZARD labelled material'] as const);
 const TOX_A_LABEL = 'Division 6.1 PG I, Hazard Zone A';
 
 const CLASS1_RULE: Readonly<Record<string, string>> = {
@@ -545,92 +612,159 @@ interface PairOutput {
   notes: Note[];
 }
 
-function evaluatePair(a: Prepared, b: Prepared, rules: SegregationRules, out: PairOutput): void {
+/** How the regime treats class segregation for this load. */
+interface Gate {
+  readonly regime: Regime;
+  /** ADG: the load is a placard load (null: undecided); always true under 49 CFR. */
+  readonly classApplies: boolean | null;
+  /** ADG: what the placard-load test is missing when classApplies is null. */
+  readonly classMissing: readonly string[];
+}
+
+/** The strictest 177.848 finding for a pair ((c), (f), (d)), with the notes that explain it. */
+function classFinding(a: Prepared, b: Prepared, rules: SegregationRules, notes: Note[]): Finding | null {
   let best: Finding | null = null;
-  const items = [a.index, b.index] as const;
   let noteAUsed = false;
-
-  if (a.inTable && b.inTable) {
-    // (c) special rules come first: they are the specific ones.
-    if (((a.flags & F_CYANIDE) !== 0 && (b.flags & F_ACID) !== 0) || ((a.flags & F_ACID) !== 0 && (b.flags & F_CYANIDE) !== 0)) {
-      best = pick(best, {
-        rank: RANK_PROHIBITED,
-        code: 'X',
-        rule: '177.848(c): cyanides, cyanide mixtures or solutions may not be loaded with acids (a mixture would generate hydrogen cyanide)',
-        citation: C_SPECIAL,
-        hazards: (a.flags & F_CYANIDE) !== 0 ? H_CYANIDE_ACID : [H_CYANIDE_ACID[1], H_CYANIDE_ACID[0]],
-      });
-    }
-    if (a.tox61A && b.cTarget === 'yes') best = pick(best, cToxA(TOX_A_LABEL, targetLabel(b)));
-    if (b.tox61A && a.cTarget === 'yes') best = pick(best, cToxA(targetLabel(a), TOX_A_LABEL));
-    if (a.cls === '4.2' && b.cTarget === 'yes' && b.cls === '8') best = pick(best, c42(a, b));
-    if (b.cls === '4.2' && a.cTarget === 'yes' && a.cls === '8') best = pick(best, c42(a, b));
-
-    // (f) Class 1 against Class 1
-    const c1 = class1Finding(a, b, rules);
-    if (c1) best = pick(best, c1);
-
-    // (d) table; same class: primary hazards only ((e)(6) second sentence)
-    const sameClass = a.cls !== null && a.cls === b.cls;
-    const na = a.keys.length;
-    const nb = b.keys.length;
-    for (let i = 0; i < na; i++) {
-      const ka = a.keys[i] as number;
-      const sa = a.keySub[i] === true;
-      if (sameClass && sa) continue;
-      for (let j = 0; j < nb; j++) {
-        const kb = b.keys[j] as number;
-        const sb = b.keySub[j] === true;
-        if (sameClass && sb) continue;
-        const cell = rules.cells[ka * NKEYS + kb];
-        if (cell === BLANK || cell === STAR) continue;
-        if (cell === X_CELL && noteAWaives(a, b, ka, kb)) {
-          noteAUsed = true;
-          continue;
-        }
-        const rank = cell === X_CELL ? RANK_PROHIBITED : RANK_CONDITIONAL;
-        if (best !== null && best.rank >= rank) continue;
-        const t = (ka * NKEYS + kb) * 4 + (sa ? 2 : 0) + (sb ? 1 : 0);
-        best = pick(best, {
-          rank,
-          code: cell === X_CELL ? 'X' : 'O',
-          rule: rules.ruleText[t] ?? '',
-          citation: sa || sb ? C_SUBSIDIARY : C_TABLE,
-          hazards: rules.hazardPair[t] ?? ['', ''],
-        });
-      }
-    }
-    if (sameClass) sameClassNote(a, b, rules, out);
-  }
-
-  if (((a.flags & F_FOOD) !== 0 && (b.flags & F_FOOD_HAZARD) !== 0) || ((b.flags & F_FOOD) !== 0 && (a.flags & F_FOOD_HAZARD) !== 0)) {
+  // (c) special rules come first: they are the specific ones.
+  if (((a.flags & F_CYANIDE) !== 0 && (b.flags & F_ACID) !== 0) || ((a.flags & F_ACID) !== 0 && (b.flags & F_CYANIDE) !== 0)) {
     best = pick(best, {
       rank: RANK_PROHIBITED,
       code: 'X',
-      rule: 'ADG 7.x: Division 2.3, Class 6 (6.1, 6.2), Class 8 and subsidiary 6.1 or 8 dangerous goods may not be transported with food or food packaging',
-      citation: C_ADG_FOOD,
-      hazards: (a.flags & F_FOOD) !== 0 && (b.flags & F_FOOD_HAZARD) !== 0 ? H_FOOD : [H_FOOD[1], H_FOOD[0]],
+      rule: '177.848(c): cyanides, cyanide mixtures or solutions may not be loaded with acids (a mixture would generate hydrogen cyanide)',
+      citation: C_SPECIAL,
+      hazards: (a.flags & F_CYANIDE) !== 0 ? H_CYANIDE_ACID : [H_CYANIDE_ACID[1], H_CYANIDE_ACID[0]],
     });
   }
+  if (a.tox61A && b.cTarget === 'yes') best = pick(best, cToxA(TOX_A_LABEL, targetLabel(b)));
+  if (b.tox61A && a.cTarget === 'yes') best = pick(best, cToxA(targetLabel(a), TOX_A_LABEL));
+  if (a.cls === '4.2' && b.cTarget === 'yes' && b.cls === '8') best = pick(best, c42(a, b));
+  if (b.cls === '4.2' && a.cTarget === 'yes' && a.cls === '8') best = pick(best, c42(a, b));
 
-  const found = best;
-  if (found !== null && found.rank >= RANK_CONDITIONAL) {
-    out.conflicts.push({ items, code: found.code, severity: found.rank === RANK_PROHIBITED ? 'prohibited' : 'conditional', hazards: found.hazards, rule: found.rule, citation: found.citation });
+  // (f) Class 1 against Class 1
+  const c1 = class1Finding(a, b, rules);
+  if (c1) best = pick(best, c1);
+
+  // (d) table; same class: primary hazards only ((e)(6) second sentence)
+  const sameClass = a.cls !== null && a.cls === b.cls;
+  const na = a.keys.length;
+  const nb = b.keys.length;
+  for (let i = 0; i < na; i++) {
+    const ka = a.keys[i] as number;
+    const sa = a.keySub[i] === true;
+    if (sameClass && sa) continue;
+    for (let j = 0; j < nb; j++) {
+      const kb = b.keys[j] as number;
+      const sb = b.keySub[j] === true;
+      if (sameClass && sb) continue;
+      const cell = rules.cells[ka * NKEYS + kb];
+      if (cell === BLANK || cell === STAR) continue;
+      if (cell === X_CELL && noteAWaives(a, b, ka, kb)) {
+        noteAUsed = true;
+        continue;
+      }
+      const rank = cell === X_CELL ? RANK_PROHIBITED : RANK_CONDITIONAL;
+      if (best !== null && best.rank >= rank) continue;
+      const t = (ka * NKEYS + kb) * 4 + (sa ? 2 : 0) + (sb ? 1 : 0);
+      best = pick(best, {
+        rank,
+        code: cell === X_CELL ? 'X' : 'O',
+        rule: rules.ruleText[t] ?? '',
+        citation: sa || sb ? C_SUBSIDIARY : C_TABLE,
+        hazards: rules.hazardPair[t] ?? ['', ''],
+      });
+    }
   }
+  if (sameClass) sameClassNote(a, b, rules, notes);
   if (noteAUsed) {
-    out.notes.push({
-      items,
+    notes.push({
+      items: [a.index, b.index],
       message: `note A: ammonium nitrate (UN1942) or ammonium nitrate fertilizer may be loaded with Division 1.1 or 1.5 explosives despite the "X", unless 177.835(c) forbids it`,
       citation: C_NOTE_A,
     });
   }
+  return best;
+}
 
-  // Anything the data leaves open that could make this pair stricter than what was decided.
-  const decided = found === null ? RANK_NONE : found.rank;
-  if (decided < RANK_PROHIBITED && a.inTable && b.inTable) {
-    const why = openQuestions(a, b, rules, decided);
-    if (why !== null) out.indeterminate.push({ items, missing: why.missing, rule: why.rule, citation: why.citation });
+function foodFinding(a: Prepared, b: Prepared, regime: Regime): Finding | null {
+  const aFood = (a.flags & F_FOOD) !== 0 && (b.flags & F_FOOD_HAZARD) !== 0;
+  if (!aFood && !((b.flags & F_FOOD) !== 0 && (a.flags & F_FOOD_HAZARD) !== 0)) return null;
+  if (regime === 'adg') {
+    return {
+      rank: RANK_PROHIBITED,
+      code: 'X',
+      rule: 'ADG 7.x: Division 2.3, Class 6 (6.1, 6.2), Class 8 and subsidiary 6.1 or 8 dangerous goods may not be transported with food or food packaging',
+      citation: C_ADG_FOOD,
+      hazards: aFood ? H_FOOD : [H_FOOD[1], H_FOOD[0]],
+    };
   }
+  // The exceptions of (e)(1)(i)/(ii) are packaging facts the load does not carry: they are named, not presumed.
+  return {
+    rank: RANK_PROHIBITED,
+    code: 'X',
+    rule: '177.841(e)(1): a package bearing or required to bear a POISON or POISON INHALATION HAZARD label may not be transported with foodstuffs, feed or edible material, unless it is overpacked in a metal drum (173.25(c)) or the two are loaded in separate closed unit load devices ((e)(1)(i), (ii)); the load does not say so',
+    citation: C_CFR_FOOD_POISON,
+    hazards: aFood ? H_CFR_FOOD : [H_CFR_FOOD[1], H_CFR_FOOD[0]],
+  };
+}
+
+function evaluatePair(a: Prepared, b: Prepared, rules: SegregationRules, gate: Gate, out: PairOutput): void {
+  const items = [a.index, b.index] as const;
+  const inTable = a.inTable && b.inTable;
+  const classNotes: Note[] = [];
+  const cls = inTable ? classFinding(a, b, rules, classNotes) : null;
+  const clsRank = cls === null ? RANK_NONE : cls.rank;
+  // Anything the data leaves open that could make the pair stricter than the table decided.
+  const open = inTable && clsRank < RANK_PROHIBITED ? openQuestions(a, b, rules, clsRank) : null;
+  const food = foodFinding(a, b, gate.regime);
+  let best: Finding | null = food;
+  let undecided: Indeterminate | null = null;
+
+  if (gate.regime === '49cfr') {
+    if (cls !== null) best = pick(best, cls);
+    if (open !== null) undecided = { items, missing: open.missing, rule: open.rule, citation: open.citation };
+    out.notes.push(...classNotes);
+    if (food !== null && (a.poisonPgIII || b.poisonPgIII)) {
+      const p = a.poisonPgIII ? a : b;
+      out.notes.push({
+        items,
+        message: `items[${p.index}] is Division 6.1 PG III: if its POISON label displays "PG III" (or the "PG III" mark is beside it), it may go with the food when separated so that leakage could not reach the food`,
+        citation: C_CFR_FOOD_PG_III,
+      });
+    }
+  } else {
+    const overpack = a.overpack !== null && a.overpack === b.overpack ? a.overpack : null;
+    const shared = `items[${a.index}] and items[${b.index}] are both in overpack "${overpack ?? ''}"`;
+    if (overpack !== null && cls !== null) {
+      // One overpack cannot keep anything apart: an "O" pair is as incompatible in it as an "X" pair.
+      best = pick(best, {
+        rank: RANK_PROHIBITED,
+        code: 'X',
+        rule: `ADG 7.x: incompatible goods may not share an overpack: ${shared}, and ${cls.rule}`,
+        citation: `${C_ADG_OVERPACK}; ${adgStandIn(cls.citation)}`,
+        hazards: cls.hazards,
+      });
+    }
+    if (gate.classApplies === true) {
+      if (cls !== null) best = pick(best, { ...cls, citation: adgStandIn(cls.citation) });
+      if (open !== null) undecided = { items, missing: open.missing, rule: open.rule, citation: adgStandIn(open.citation) };
+    } else if (overpack !== null && cls === null && open !== null) {
+      undecided = { items, missing: open.missing, rule: `ADG 7.x: incompatible goods may not share an overpack: ${shared}; ${open.rule}`, citation: `${C_ADG_OVERPACK}; ${adgStandIn(open.citation)}` };
+    } else if (gate.classApplies === null && (cls !== null || open !== null)) {
+      const why = cls ?? (open as OpenQuestions);
+      undecided = {
+        items,
+        missing: [...new Set([...gate.classMissing, ...(open?.missing ?? [])])],
+        rule: `ADG 7.x: class segregation applies to placard loads only, and whether this load is one cannot be decided from the data given; if it is: ${why.rule}`,
+        citation: `${C_ADG_PLACARD_LOADS}; ${adgStandIn(why.citation)}`,
+      };
+    }
+    if (gate.classApplies !== false || overpack !== null) for (const n of classNotes) out.notes.push({ ...n, citation: adgStandIn(n.citation) });
+  }
+
+  if (best !== null && best.rank >= RANK_CONDITIONAL) {
+    out.conflicts.push({ items, code: best.code, severity: best.rank === RANK_PROHIBITED ? 'prohibited' : 'conditional', hazards: best.hazards, rule: best.rule, citation: best.citation });
+  }
+  if (undecided !== null && (best === null || best.rank < RANK_PROHIBITED)) out.indeterminate.push(undecided);
 }
 
 function targetLabel(p: Prepared): string {
@@ -659,14 +793,14 @@ function c42(a: Prepared, b: Prepared): Finding {
   };
 }
 
-function sameClassNote(a: Prepared, b: Prepared, rules: SegregationRules, out: PairOutput): void {
+function sameClassNote(a: Prepared, b: Prepared, rules: SegregationRules, notes: Note[]): void {
   // Only worth saying when a subsidiary hazard would otherwise have restricted the pair.
   for (let i = 0; i < a.keys.length; i++) {
     for (let j = 0; j < b.keys.length; j++) {
       if (a.keySub[i] !== true && b.keySub[j] !== true) continue;
       const cell = rules.cells[(a.keys[i] as number) * NKEYS + (b.keys[j] as number)];
       if (cell === X_CELL || cell === O_CELL) {
-        out.notes.push({
+        notes.push({
           items: [a.index, b.index],
           message: `items[${a.index}] and items[${b.index}] are both ${a.cls}: segregation for their subsidiary hazards is not applied, which holds only if they cannot react dangerously with each other`,
           citation: C_SAME_CLASS,
@@ -798,10 +932,16 @@ function class1LoadNotes(prepared: readonly Prepared[], notes: Note[]): void {
 // Entry point
 // ---------------------------------------------------------------------------------------------
 
-/** Checks every pair of a load. Items are referred to by their position in `items`. */
-export function checkCompatibility(items: readonly SegregationItem[], rules: SegregationRules): CompatibilityResult {
+/**
+ * Checks every pair of a load under `regime`. Items are referred to by their position in `items`.
+ * Under ADG the placard engine decides, from the same items, whether class segregation applies.
+ */
+export function checkCompatibility(items: readonly SegregationItem[], rules: SegregationRules, regime: Regime): CompatibilityResult {
+  const dg = items.filter((it) => it.entry !== null);
+  const load: LoadFacts = { regime, allLimited: dg.length > 0 && dg.every(honouredLimited) };
+  const gate = classGate(items, regime);
   const itemNotes: Note[] = [];
-  const prepared = items.map((it, i) => prepare(it, i, rules, itemNotes));
+  const prepared = items.map((it, i) => prepare(it, i, rules, itemNotes, load));
   const out: PairOutput = { conflicts: [], indeterminate: [], notes: [] };
   const n = prepared.length;
   for (let i = 0; i < n; i++) {
@@ -809,18 +949,77 @@ export function checkCompatibility(items: readonly SegregationItem[], rules: Seg
     for (let j = i + 1; j < n; j++) {
       const b = prepared[j] as Prepared;
       if ((a.nbPoss & b.possMask) === 0 && (a.need & b.flags) === 0 && (b.need & a.flags) === 0) continue;
-      evaluatePair(a, b, rules, out);
+      evaluatePair(a, b, rules, gate.gate, out);
     }
   }
+  // Explosive and Class 1 load notes are 177.848 class segregation: under ADG they are said only
+  // where class segregation may apply, and as the stand-in they are.
+  const classNotes: Note[] = [];
   for (const p of prepared) {
     if (p.explosiveUnknown !== null && out.indeterminate.some((x) => x.items.includes(p.index))) {
-      itemNotes.push({ items: [p.index], message: p.explosiveUnknown, citation: C_CLASS1 });
+      classNotes.push({ items: [p.index], message: p.explosiveUnknown, citation: C_CLASS1 });
     }
   }
+  class1LoadNotes(prepared, classNotes);
   const notes = [...itemNotes, ...out.notes];
-  class1LoadNotes(prepared, notes);
+  if (regime === '49cfr') notes.push(...classNotes);
+  else if (gate.gate.classApplies !== false) notes.push(...classNotes.map((x) => ({ ...x, citation: adgStandIn(x.citation) })));
 
   const prohibited = out.conflicts.some((c) => c.severity === 'prohibited');
   const verdict: Verdict = prohibited ? 'INCOMPATIBLE' : out.indeterminate.length > 0 ? 'INDETERMINATE' : out.conflicts.length > 0 ? 'CONDITIONAL' : 'COMPATIBLE';
-  return { compatible: verdict === 'COMPATIBLE', verdict, conflicts: out.conflicts, indeterminate: out.indeterminate, notes };
+  return { regime, compatible: verdict === 'COMPATIBLE', verdict, conflicts: out.conflicts, indeterminate: out.indeterminate, notes, basis: basis(items, load, gate) };
+}
+
+function classGate(items: readonly SegregationItem[], regime: Regime): { gate: Gate; basis: RuleApplication } {
+  if (regime === '49cfr') {
+    return {
+      gate: { regime, classApplies: true, classMissing: [] },
+      basis: { rule: 'class-segregation', applies: true, message: 'every pair, on primary and subsidiary hazards, at any quantity', citation: '49 CFR 177.848' },
+    };
+  }
+  const { placardLoad, reasons } = determinePlacards(items, 'adg');
+  const missing = [...new Set(reasons.filter((r) => r.met === null).flatMap((r) => r.missing ?? []))];
+  const message =
+    placardLoad === true
+      ? 'a placard load: classes are segregated, with 49 CFR 177.848 standing in for the ADG segregation tables, which are not in the shipped data'
+      : placardLoad === false
+        ? 'not a placard load: no class segregation is required'
+        : 'whether the load is a placard load cannot be decided from the data given';
+  return {
+    gate: { regime, classApplies: placardLoad, classMissing: missing },
+    basis: { rule: 'class-segregation', applies: placardLoad, message, citation: C_ADG_PLACARD_LOADS, ...(placardLoad === null ? { missing } : {}) },
+  };
+}
+
+function basis(items: readonly SegregationItem[], load: LoadFacts, gate: { basis: RuleApplication }): RuleApplication[] {
+  const anyFood = items.some((it) => it.food === true);
+  if (load.regime === '49cfr') {
+    const food: RuleApplication = anyFood
+      ? {
+          rule: 'food',
+          applies: true,
+          message:
+            'a package bearing or required to bear a POISON or POISON INHALATION HAZARD label may not go with foodstuffs, feed or edible material; nothing else is restricted by this rule (not Class 8, not a Division 2.3 POISON GAS label, not Division 6.2)',
+          citation: C_CFR_FOOD,
+        }
+      : { rule: 'food', applies: false, message: 'no food, feed or edible material in the load', citation: C_CFR_FOOD };
+    return [gate.basis, food];
+  }
+  const food = (applies: boolean, message: string): RuleApplication => ({ rule: 'food', applies, message, citation: C_ADG_FOOD });
+  const overpacks = new Map<string, number>();
+  for (const it of items) if (it.overpack !== undefined) overpacks.set(it.overpack, (overpacks.get(it.overpack) ?? 0) + 1);
+  const sharing = [...overpacks.values()].some((count) => count > 1);
+  return [
+    gate.basis,
+    !anyFood
+      ? food(false, 'no food or food packaging in the load')
+      : items.every((it) => it.food !== true || it.driversOwnFood === true)
+        ? food(false, "the only food in the load is the driver's own")
+        : load.allLimited
+          ? food(false, 'every dangerous goods line is a limited quantity')
+          : food(true, 'Division 2.3, Class 6 (6.1, 6.2), Class 8 and subsidiary 6.1 or 8 dangerous goods may not be transported with food or food packaging, at any quantity'),
+    sharing
+      ? { rule: 'overpack', applies: true, message: 'lines sharing an overpack may not be incompatible (177.848 standing in for the ADG segregation tables), at any quantity', citation: C_ADG_OVERPACK }
+      : { rule: 'overpack', applies: false, message: 'no two lines are declared to share an overpack (items[].overpack)', citation: C_ADG_OVERPACK },
+  ];
 }

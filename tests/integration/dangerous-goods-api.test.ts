@@ -107,9 +107,10 @@ describe('DG catalogue and rules over the API (real PostgreSQL, real Keycloak to
 
   describe('check-compatibility (49 CFR 177.848)', () => {
     it('finds the chlorine/oxidiser "O" and says which rule decided it', async () => {
-      const response = await post('/dangerous-goods/check-compatibility', { items: [{ unNumber: 'UN1017', quantity: 50, unit: 'kg' }, { unNumber: 'UN1479', packingGroup: 'II', quantity: 100, unit: 'kg' }] });
+      const response = await post('/dangerous-goods/check-compatibility?regime=49cfr', { items: [{ unNumber: 'UN1017', quantity: 50, unit: 'kg' }, { unNumber: 'UN1479', packingGroup: 'II', quantity: 100, unit: 'kg' }] });
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({
+        regime: '49cfr',
         compatible: false,
         verdict: 'CONDITIONAL',
         conflicts: [
@@ -124,11 +125,15 @@ describe('DG catalogue and rules over the API (real PostgreSQL, real Keycloak to
         ],
         indeterminate: [],
         notes: [],
+        basis: [
+          { rule: 'class-segregation', applies: true, message: 'every pair, on primary and subsidiary hazards, at any quantity', citation: '49 CFR 177.848' },
+          { rule: 'food', applies: false, message: 'no food, feed or edible material in the load', citation: '49 CFR 177.841(e)' },
+        ],
       });
     });
 
     it('a Division 6.1 PG I Hazard Zone A liquid with gasoline is X under 177.848(c)', async () => {
-      const body = (await (await post('/dangerous-goods/check-compatibility', { items: [{ unNumber: 'UN3381' }, { unNumber: 'UN1203' }] })).json()) as { verdict: string; conflicts: Array<{ items: number[]; code: string; citation: string }> };
+      const body = (await (await post('/dangerous-goods/check-compatibility?regime=49cfr', { items: [{ unNumber: 'UN3381' }, { unNumber: 'UN1203' }] })).json()) as { verdict: string; conflicts: Array<{ items: number[]; code: string; citation: string }> };
       expect(body.verdict).toBe('INCOMPATIBLE');
       expect(body.conflicts.map((conflict) => [conflict.items, conflict.code, conflict.citation])).toEqual([[[0, 1], 'X', '49 CFR 177.848(c)']]);
     });
@@ -159,6 +164,69 @@ describe('DG catalogue and rules over the API (real PostgreSQL, real Keycloak to
       expect(text.status).toBe(415);
       const huge = await post('/dangerous-goods/check-compatibility', JSON.stringify({ items: [{ unNumber: 'UN1090', properShippingName: 'x'.repeat(3 * 1024 * 1024) }] }));
       expect(huge.status).toBe(413);
+    });
+  });
+
+  describe('check-compatibility: the regime (issue 11)', () => {
+    // 100 kg of gasoline with 50 kg of ammonium nitrate fertilizer, receptacles known: not an ADG placard load.
+    const SMALL_AU_LOAD = { items: [{ unNumber: 'UN1203', quantity: 100, unit: 'kg', receptacleCapacity: 20 }, { unNumber: 'UN2067', quantity: 50, unit: 'kg', receptacleCapacity: 25 }] };
+    type Answer = { regime: string; verdict: string; conflicts: Array<{ code: string; citation: string }>; basis: Array<{ rule: string; applies: boolean | null }> };
+    const check = async (path: string, body: unknown, bearer = token): Promise<Answer> => {
+      const response = await fetch(`${base}/api/v1${path}`, { method: 'POST', headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status).toBe(200);
+      return (await response.json()) as Answer;
+    };
+
+    it("no regime given: the company's applies (Acme: adg, the default), so the small load needs no class segregation", async () => {
+      const body = await check('/dangerous-goods/check-compatibility', SMALL_AU_LOAD);
+      expect([body.regime, body.verdict, body.conflicts, body.basis.map((b) => [b.rule, b.applies])]).toEqual(['adg', 'COMPATIBLE', [], [['class-segregation', false], ['food', false], ['overpack', false]]]);
+    });
+
+    it('an explicit regime wins, in the query or the body', async () => {
+      for (const body of [await check('/dangerous-goods/check-compatibility?regime=49cfr', SMALL_AU_LOAD), await check('/dangerous-goods/check-compatibility', { regime: '49cfr', ...SMALL_AU_LOAD })]) {
+        expect([body.regime, body.verdict, body.conflicts.map((c) => [c.code, c.citation])]).toEqual(['49cfr', 'CONDITIONAL', [['O', '49 CFR 177.848(d)']]]);
+      }
+    });
+
+    it('a US Class 8 with food is allowed under 49cfr and forbidden under adg', async () => {
+      const load = { items: [{ food: true }, { unNumber: 'UN1830', packingGroup: 'II', quantity: 20, unit: 'L', receptacleCapacity: 20 }] };
+      const us = await check('/dangerous-goods/check-compatibility?regime=49cfr', load);
+      const au = await check('/dangerous-goods/check-compatibility?regime=adg', load);
+      expect([us.verdict, au.verdict, au.conflicts.map((c) => c.citation)]).toEqual(['COMPATIBLE', 'INCOMPATIBLE', ['ADG 7.x 9.1 (dangerous goods with food or food packaging)']]);
+    });
+
+    it('an unknown regime is refused (query 400, body 422); query and body that disagree are 422', async () => {
+      const query = await post('/dangerous-goods/check-compatibility?regime=uk', SMALL_AU_LOAD);
+      expect([query.status, ((await query.json()) as { errors: Array<{ path: string }> }).errors.map((e) => e.path)]).toEqual([400, ['regime']]);
+      const body = await post('/dangerous-goods/check-compatibility', { regime: 'uk', ...SMALL_AU_LOAD });
+      expect([body.status, ((await body.json()) as { errors: Array<{ path: string }> }).errors.map((e) => e.path)]).toEqual([422, ['regime']]);
+      const both = await post('/dangerous-goods/check-compatibility?regime=adg', { regime: '49cfr', ...SMALL_AU_LOAD });
+      expect([both.status, await both.json()]).toEqual([422, expect.objectContaining({ errors: [{ path: 'regime', message: 'the query says "adg" and the body "49cfr": give the regime once' }] })]);
+    });
+
+    it('ADMIN sets the company regime (audited); the default follows it; lower roles get 403', async () => {
+      const [admin, manager, viewer] = await Promise.all(['boreal-admin', 'boreal-manager', 'boreal-viewer'].map((user) => passwordToken(user)));
+      const patch = (bearer: string, body: unknown) =>
+        fetch(`${base}/api/v1/company`, { method: 'PATCH', headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const forbidden = await patch(manager!, { dgRegime: '49cfr' });
+      expect(forbidden.status).toBe(403);
+      const invalid = await patch(admin!, { dgRegime: 'uk' });
+      expect([invalid.status, ((await invalid.json()) as { errors: Array<{ path: string }> }).errors.map((e) => e.path)]).toEqual([422, ['dgRegime']]);
+      try {
+        const changed = await patch(admin!, { dgRegime: '49cfr' });
+        const company = (await changed.json()) as { id: string; name: string; dgRegime: string };
+        expect([changed.status, company.dgRegime]).toEqual([200, '49cfr']);
+        const audit = (await (
+          await fetch(`${base}/api/v1/audit-log?entityType=company&entityId=${company.id}&limit=5`, { headers: { Authorization: `Bearer ${admin!}` } })
+        ).json()) as { items: Array<{ action: string; actor: { username: string }; before: unknown; after: unknown }> };
+        expect(audit.items[0]).toMatchObject({ action: 'update', actor: { username: 'boreal-admin' }, before: { dgRegime: 'adg' }, after: { dgRegime: '49cfr' } });
+        const seen = (await (await fetch(`${base}/api/v1/company`, { headers: { Authorization: `Bearer ${viewer!}` } })).json()) as { dgRegime: string };
+        expect(seen.dgRegime).toBe('49cfr');
+        const body = await check('/dangerous-goods/check-compatibility', SMALL_AU_LOAD, viewer);
+        expect([body.regime, body.verdict]).toEqual(['49cfr', 'CONDITIONAL']);
+      } finally {
+        expect((await patch(admin!, { dgRegime: 'adg' })).status).toBe(200);
+      }
     });
   });
 

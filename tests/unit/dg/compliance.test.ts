@@ -32,7 +32,7 @@ describe('shipment compliance status', () => {
       checks: [
         { id: 'dg-descriptions', status: 'pass', message: 'every dangerous goods description resolves to one 172.101 entry and is complete', citation: '49 CFR 172.202(a), 172.203(k)' },
         { id: 'forbidden', status: 'pass', message: 'no item is a forbidden material', citation: '49 CFR 173.21; 172.101 column (3) "Forbidden"' },
-        { id: 'segregation', status: 'pass', message: 'no segregation restriction applies between the items', citation: '49 CFR 177.848' },
+        { id: 'segregation', status: 'pass', message: 'no segregation restriction applies between the items', citation: '49 CFR 177.848; 49 CFR 177.841(e)' },
         { id: 'placards', status: 'pass', message: 'required placards displayed: FLAMMABLE', citation: '49 CFR 172.504, 172.505' },
         { id: 'quantity-limits', status: 'pass', message: 'columns (9A)/(9B) limit packages on passenger aircraft or rail cars and cargo aircraft: not applicable to this mode', citation: '49 CFR 172.101(j)' },
         { id: 'driver-licence', status: 'pass', message: 'CDL hazardous materials endorsement is current until 2027-01-31', citation: '49 CFR 383.93(b)(4)' },
@@ -75,7 +75,7 @@ describe('shipment compliance status', () => {
   it('NON_COMPLIANT: chlorine with a Division 1.1 explosive (177.848(d) "X")', () => {
     const r = assess({ ...BASE, load: { items: [GASOLINE, { unNumber: 'UN1017', properShippingName: 'Chlorine', quantity: 50, unit: 'kg', grossMass: 120, receptacleCapacity: 50, receptacleUnit: 'L', receptacleCount: 1 }, { unNumber: 'UN0081', properShippingName: 'Explosive, blasting, type A', quantity: 25, unit: 'kg', grossMass: 27, bulk: false, receptacleCapacity: 25, receptacleUnit: 'kg', receptacleCount: 1 }] } });
     expect(r.status).toBe('NON_COMPLIANT');
-    expect(check(r, 'segregation')).toMatchObject({ status: 'fail', citation: '49 CFR 177.848', items: [0, 1, 2] });
+    expect(check(r, 'segregation')).toMatchObject({ status: 'fail', citation: '49 CFR 177.848; 49 CFR 177.841(e)', items: [0, 1, 2] });
   });
 
   it('chlorine with gasoline is allowed only separated ("O"): a warning, not a failure', () => {
@@ -206,6 +206,26 @@ describe('shipment compliance status', () => {
     });
     expect(check(r, 'segregation')).toMatchObject({ status: 'fail', items: [0, 1] });
     expect(r.status).toBe('NON_COMPLIANT');
+  });
+
+  it('the regime decides segregation: a small ADG load of gasoline and fertilizer passes, the same load under 49 CFR is "O"', () => {
+    const items = [
+      { unNumber: 'UN1203', packingGroup: 'II', properShippingName: 'Gasoline', quantity: 100, unit: 'kg', grossMass: 110, receptacleCapacity: 20, receptacleCount: 5 },
+      { unNumber: 'UN2067', properShippingName: 'Ammonium nitrate based fertilizer', packingGroup: 'III', quantity: 50, unit: 'kg', grossMass: 52, receptacleCapacity: 25, receptacleCount: 2 },
+    ] as const;
+    expect(check(assess({ regime: 'adg', asOf: '2026-06-15', load: { items: [...items] } }), 'segregation')).toEqual({
+      id: 'segregation',
+      status: 'pass',
+      message: 'no segregation restriction applies between the items',
+      citation: 'ADG 7.x 9.1 (segregation of placard loads), 5.3.1 (placard load); ADG 7.x 9.1 (dangerous goods with food or food packaging); ADG 7.x 9.1 (overpacks)',
+    });
+    expect(check(assess({ ...BASE, load: { items: [...items] } }), 'segregation')).toMatchObject({ status: 'warn', message: expect.stringContaining('177.848(d): Class 3 flammable liquid with Division 5.1 oxidizer is "O"') });
+  });
+
+  it('49 CFR: a Class 8 corrosive with food passes segregation (177.841(e) reaches POISON labels only); ADG fails it', () => {
+    const items = [{ food: true, quantity: 300, unit: 'kg' }, { unNumber: 'UN1830', packingGroup: 'II', properShippingName: 'Sulfuric acid', quantity: 20, unit: 'L', receptacleCapacity: 20, receptacleCount: 1 }] as const;
+    expect(check(assess({ ...BASE, load: { items: [...items] } }), 'segregation')?.status).toBe('pass');
+    expect(check(assess({ ...BASE, regime: 'adg', load: { items: [...items] } }), 'segregation')?.status).toBe('fail');
   });
 
   it('the input schema rejects an impossible date and unknown fields', () => {

@@ -78,6 +78,15 @@ const C_PAIRS = new Set(['4.2|8L', '3|6.1A', '4.1|6.1A', '4.2|6.1A', '4.3|6.1A',
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
+// Every 49 CFR answer names its regime and the rules it applied (no food line in these loads).
+const CFR = {
+  regime: '49cfr',
+  basis: [
+    { rule: 'class-segregation', applies: true, message: 'every pair, on primary and subsidiary hazards, at any quantity', citation: '49 CFR 177.848' },
+    { rule: 'food', applies: false, message: 'no food, feed or edible material in the load', citation: '49 CFR 177.841(e)' },
+  ],
+} as const;
+
 function only(r: CompatibilityResult): CompatibilityResult['conflicts'][number] {
   expect(r.conflicts).toHaveLength(1);
   return r.conflicts[0] as CompatibilityResult['conflicts'][number];
@@ -97,7 +106,7 @@ describe('177.848(d) segregation table through real catalogue entries', () => {
   });
 
   it.each(CELLS)('%s with %s is "%s" (49 CFR 177.848(d), or (c) where it names the pair)', (a, b, code) => {
-    const r = checkCompatibility([REP[a](), REP[b]()], rules);
+    const r = checkCompatibility([REP[a](), REP[b]()], rules, '49cfr');
     const viaC = C_PAIRS.has(`${a}|${b}`);
     expect(r.verdict).toBe(code === 'X' ? 'INCOMPATIBLE' : 'CONDITIONAL');
     expect(r.compatible).toBe(false);
@@ -123,16 +132,17 @@ describe('177.848(d) segregation table through real catalogue entries', () => {
     ['2.1', '3'],
     ['5.1', '5.2'],
   ] as [Key, Key][])('%s with %s is a blank cell: compatible (177.848(e)(1))', (a, b) => {
-    expect(checkCompatibility([REP[a](), REP[b]()], rules)).toEqual({ compatible: true, verdict: 'COMPATIBLE', conflicts: [], indeterminate: [], notes: [] });
+    expect(checkCompatibility([REP[a](), REP[b]()], rules, '49cfr')).toEqual({ ...CFR, compatible: true, verdict: 'COMPATIBLE', conflicts: [], indeterminate: [], notes: [] });
   });
 
   it('is symmetric: the same pair in the other order gives the mirrored conflict', () => {
-    const r = checkCompatibility([REP['8L'](), REP['2.3B']()], rules);
+    const r = checkCompatibility([REP['8L'](), REP['2.3B']()], rules, '49cfr');
     expect(only(r)).toMatchObject({ items: [0, 1], code: 'O', hazards: [LABEL['8L'], LABEL['2.3B']] });
   });
 
   it('exact output for chlorine with gasoline (2.3 Zone B with Class 3: "O")', () => {
-    expect(checkCompatibility([seg('UN1017'), seg('UN1203')], rules)).toEqual({
+    expect(checkCompatibility([seg('UN1017'), seg('UN1203')], rules, '49cfr')).toEqual({
+      ...CFR,
       compatible: false,
       verdict: 'CONDITIONAL',
       conflicts: [
@@ -153,7 +163,7 @@ describe('177.848(d) segregation table through real catalogue entries', () => {
 
 describe('subsidiary hazards: stricter wins, except within one class (177.848(e)(6))', () => {
   it('Class 8 nitric acid with subsidiary 5.1 against gasoline: the subsidiary oxidizer gives "O"', () => {
-    const r = checkCompatibility([seg('UN2031', { packingGroup: 'II', properShippingName: 'Nitric acid other than red fuming, with at least 65 percent' }), seg('UN1203')], rules);
+    const r = checkCompatibility([seg('UN2031', { packingGroup: 'II', properShippingName: 'Nitric acid other than red fuming, with at least 65 percent' }), seg('UN1203')], rules, '49cfr');
     expect(only(r)).toEqual({
       items: [0, 1],
       code: 'O',
@@ -165,22 +175,23 @@ describe('subsidiary hazards: stricter wins, except within one class (177.848(e)
   });
 
   it('Division 6.1 with subsidiary 3 against a Zone A poison gas: the subsidiary gives "X" where the primary gives nothing', () => {
-    const r = checkCompatibility([seg('UN2929', { packingGroup: 'II' }), seg('UN1076')], rules);
+    const r = checkCompatibility([seg('UN2929', { packingGroup: 'II' }), seg('UN1076')], rules, '49cfr');
     expect(only(r)).toMatchObject({ code: 'X', severity: 'prohibited', hazards: ['subsidiary Class 3 flammable liquid', LABEL['2.3A']], citation: '49 CFR 177.848(d), (e)(6)' });
   });
 
   it('bromine (Class 8, subsidiary 6.1, SP1, PG I) carries the 6.1 Zone A column: "X" with Class 3', () => {
-    const r = checkCompatibility([seg('UN1744', { properShippingName: 'Bromine' }), seg('UN1090')], rules);
+    const r = checkCompatibility([seg('UN1744', { properShippingName: 'Bromine' }), seg('UN1090')], rules, '49cfr');
     expect(only(r)).toMatchObject({ code: 'X', hazards: ['subsidiary Division 6.1 PG I, Hazard Zone A', LABEL['3']], citation: '49 CFR 177.848(d), (e)(6)' });
   });
 
   it('the primary decides when it is as strict: 2.3 Zone B with subsidiary 5.1 (chlorine) against Class 3 cites the primary cell', () => {
-    expect(only(checkCompatibility([seg('UN1017'), REP['3']()], rules)).citation).toBe('49 CFR 177.848(d)');
+    expect(only(checkCompatibility([seg('UN1017'), REP['3']()], rules, '49cfr')).citation).toBe('49 CFR 177.848(d)');
   });
 
   it('same class: two Class 8 liquids are not segregated for their subsidiary 5.1 and 3 hazards, with a note', () => {
-    const r = checkCompatibility([seg('UN2031', { packingGroup: 'II', properShippingName: 'Nitric acid other than red fuming, with at least 65 percent' }), seg('UN2789')], rules);
+    const r = checkCompatibility([seg('UN2031', { packingGroup: 'II', properShippingName: 'Nitric acid other than red fuming, with at least 65 percent' }), seg('UN2789')], rules, '49cfr');
     expect(r).toEqual({
+      ...CFR,
       compatible: true,
       verdict: 'COMPATIBLE',
       conflicts: [],
@@ -197,7 +208,7 @@ describe('subsidiary hazards: stricter wins, except within one class (177.848(e)
 });
 
 describe('Class 1 compatibility table and mixed divisions (177.848(f)–(i))', () => {
-  const pair = (a: string, b: string): CompatibilityResult => checkCompatibility([seg(a), seg(b)], rules);
+  const pair = (a: string, b: string): CompatibilityResult => checkCompatibility([seg(a), seg(b)], rules, '49cfr');
 
   it('1.1D with 1.1D: same group, blank (177.848(g)(1))', () => {
     expect(pair('UN0081', 'UN0081').verdict).toBe('COMPATIBLE');
@@ -261,6 +272,7 @@ describe('Class 1 compatibility table and mixed divisions (177.848(f)–(i))', (
 
   it('1.1C with 1.1D: allowed, assigned group E (code 2, 177.848(g)(3)(ii))', () => {
     expect(pair('UN0271', 'UN0081')).toEqual({
+      ...CFR,
       compatible: true,
       verdict: 'COMPATIBLE',
       conflicts: [],
@@ -300,29 +312,29 @@ describe('note A: ammonium nitrate with Division 1.1 or 1.5 (177.848(e)(5))', ()
   const NOTE = { items: [0, 1], message: 'note A: ammonium nitrate (UN1942) or ammonium nitrate fertilizer may be loaded with Division 1.1 or 1.5 explosives despite the "X", unless 177.835(c) forbids it', citation: '49 CFR 177.848(e)(5)' };
 
   it('UN1942 with 1.1D: allowed, with the note', () => {
-    expect(checkCompatibility([seg('UN1942'), seg('UN0081')], rules)).toEqual({ compatible: true, verdict: 'COMPATIBLE', conflicts: [], indeterminate: [], notes: [NOTE] });
+    expect(checkCompatibility([seg('UN1942'), seg('UN0081')], rules, '49cfr')).toEqual({ ...CFR, compatible: true, verdict: 'COMPATIBLE', conflicts: [], indeterminate: [], notes: [NOTE] });
   });
 
   it('ammonium nitrate based fertilizer UN2067 with 1.5D: allowed, with the note', () => {
-    expect(checkCompatibility([seg('UN2067'), seg('UN0331')], rules).notes).toEqual([NOTE]);
+    expect(checkCompatibility([seg('UN2067'), seg('UN0331')], rules, '49cfr').notes).toEqual([NOTE]);
   });
 
   it('UN1942 with 1.2D: the note reaches only 1.1 and 1.5, so "X"', () => {
-    expect(only(checkCompatibility([seg('UN1942'), seg('UN0283')], rules))).toMatchObject({ code: 'X', hazards: [LABEL['5.1'], LABEL['1.1/1.2']] });
+    expect(only(checkCompatibility([seg('UN1942'), seg('UN0283')], rules, '49cfr'))).toMatchObject({ code: 'X', hazards: [LABEL['5.1'], LABEL['1.1/1.2']] });
   });
 
   it('another oxidizer (potassium nitrate) with 1.1D: "X"', () => {
-    expect(only(checkCompatibility([REP['5.1'](), REP['1.1/1.2']()], rules)).code).toBe('X');
+    expect(only(checkCompatibility([REP['5.1'](), REP['1.1/1.2']()], rules, '49cfr')).code).toBe('X');
   });
 
   it('UN1942 with 1.3C: the note does not reach 1.3, so "X"', () => {
-    expect(only(checkCompatibility([seg('UN1942'), seg('UN0327')], rules)).code).toBe('X');
+    expect(only(checkCompatibility([seg('UN1942'), seg('UN0327')], rules, '49cfr')).code).toBe('X');
   });
 });
 
 describe('177.848(c) rules', () => {
   it('sodium cyanide with hydrochloric acid: "X" (cyanides with acids), though the table has no 6.1 (non-Zone A) column', () => {
-    expect(only(checkCompatibility([seg('UN1689'), seg('UN1789', { packingGroup: 'II' })], rules))).toEqual({
+    expect(only(checkCompatibility([seg('UN1689'), seg('UN1789', { packingGroup: 'II' })], rules, '49cfr'))).toEqual({
       items: [0, 1],
       code: 'X',
       severity: 'prohibited',
@@ -333,15 +345,15 @@ describe('177.848(c) rules', () => {
   });
 
   it('a cyanide with an alkaline corrosive (sodium hydroxide solution): no (c) restriction', () => {
-    expect(checkCompatibility([seg('UN1689'), seg('UN1824', { packingGroup: 'II' })], rules).verdict).toBe('COMPATIBLE');
+    expect(checkCompatibility([seg('UN1689'), seg('UN1824', { packingGroup: 'II' })], rules, '49cfr').verdict).toBe('COMPATIBLE');
   });
 
   it('a cyanide with an acid of the same class (chloroacetic acid is 6.1/8): (c) still applies, (e)(6) does not waive it', () => {
-    expect(only(checkCompatibility([seg('UN3414', { packingGroup: 'II' }), seg('UN1750')], rules)).citation).toBe('49 CFR 177.848(c)');
+    expect(only(checkCompatibility([seg('UN3414', { packingGroup: 'II' }), seg('UN1750')], rules, '49cfr')).citation).toBe('49 CFR 177.848(c)');
   });
 
   it('Division 4.2 with a Class 8 liquid: "X"', () => {
-    expect(only(checkCompatibility([REP['4.2'](), REP['8L']()], rules))).toEqual({
+    expect(only(checkCompatibility([REP['4.2'](), REP['8L']()], rules, '49cfr'))).toEqual({
       items: [0, 1],
       code: 'X',
       severity: 'prohibited',
@@ -352,15 +364,15 @@ describe('177.848(c) rules', () => {
   });
 
   it('Division 4.2 with a Class 8 solid: no restriction', () => {
-    expect(checkCompatibility([REP['4.2'](), seg('UN1823', { packingGroup: 'II' })], rules).verdict).toBe('COMPATIBLE');
+    expect(checkCompatibility([REP['4.2'](), seg('UN1823', { packingGroup: 'II' })], rules, '49cfr').verdict).toBe('COMPATIBLE');
   });
 
   it('6.1 PG I Zone A with Class 3: "X"', () => {
-    expect(only(checkCompatibility([REP['6.1A'](), REP['3']()], rules))).toMatchObject({ code: 'X', citation: '49 CFR 177.848(c)', rule: expect.stringContaining('Division 6.1 PG I Hazard Zone A material may not be loaded with Class 3') });
+    expect(only(checkCompatibility([REP['6.1A'](), REP['3']()], rules, '49cfr'))).toMatchObject({ code: 'X', citation: '49 CFR 177.848(c)', rule: expect.stringContaining('Division 6.1 PG I Hazard Zone A material may not be loaded with Class 3') });
   });
 
   it('6.1 PG I Zone B (chloropicrin, SP2) is not the Zone A column: compatible with Class 3', () => {
-    expect(checkCompatibility([seg('UN1580'), REP['3']()], rules).verdict).toBe('COMPATIBLE');
+    expect(checkCompatibility([seg('UN1580'), REP['3']()], rules, '49cfr').verdict).toBe('COMPATIBLE');
   });
 });
 
@@ -373,7 +385,7 @@ describe('ADG 7.x food and food packaging', () => {
     ['subsidiary 8 (Class 3 with 8)', () => seg('UN1717')],
     ['subsidiary 6.1 (Class 3 with 6.1)', () => seg('UN1992', { packingGroup: 'II' })],
   ])('%s with food: "X"', (_, make) => {
-    expect(only(checkCompatibility([FOOD, make()], rules))).toEqual({
+    expect(only(checkCompatibility([FOOD, make()], rules, 'adg'))).toEqual({
       items: [0, 1],
       code: 'X',
       severity: 'prohibited',
@@ -384,26 +396,23 @@ describe('ADG 7.x food and food packaging', () => {
   });
 
   it('Class 3 with food: compatible', () => {
-    expect(checkCompatibility([FOOD, REP['3']()], rules).verdict).toBe('COMPATIBLE');
+    expect(checkCompatibility([FOOD, REP['3']()], rules, 'adg').verdict).toBe('COMPATIBLE');
   });
 
   it('a dangerous goods line marked as food is checked the same way', () => {
-    expect(only(checkCompatibility([seg('UN1090', { food: true }), REP['8L']()], rules)).citation).toBe('ADG 7.x 9.1 (dangerous goods with food or food packaging)');
+    expect(only(checkCompatibility([seg('UN1090', { food: true }), REP['8L']()], rules, 'adg')).citation).toBe('ADG 7.x 9.1 (dangerous goods with food or food packaging)');
   });
 
-  it('a limited quantity Class 8 with food: exempt (model DG regulations: limited quantities need not comply)', () => {
-    const r = checkCompatibility([FOOD, seg('UN1830', { packingGroup: 'II', limitedQuantity: true })], rules);
-    expect(r.verdict).toBe('COMPATIBLE');
-    expect(r.notes).toEqual([
-      { items: [1], message: 'items[1] (UN1830) is a limited quantity: its packages need no hazard labels, so 177.848 segregation does not apply to it, nor the ADG food rule', citation: '49 CFR 177.848(a)' },
-    ]);
+  it('an all-limited-quantity load with food: exempt (the edges are in regimes.test.ts)', () => {
+    expect(checkCompatibility([FOOD, seg('UN1830', { packingGroup: 'II', limitedQuantity: true })], rules, 'adg').verdict).toBe('COMPATIBLE');
   });
 });
 
 describe('missing data is reported, never guessed', () => {
   it('Class 8 of unknown state against 4.1: indeterminate until the state is declared', () => {
-    const r = checkCompatibility([seg('UN2794'), REP['4.1']()], rules);
+    const r = checkCompatibility([seg('UN2794'), REP['4.1']()], rules, '49cfr');
     expect(r).toEqual({
+      ...CFR,
       compatible: false,
       verdict: 'INDETERMINATE',
       conflicts: [],
@@ -417,31 +426,31 @@ describe('missing data is reported, never guessed', () => {
       ],
       notes: [],
     });
-    expect(only(checkCompatibility([seg('UN2794', { state: 'liquid' }), REP['4.1']()], rules)).code).toBe('O');
-    expect(checkCompatibility([seg('UN2794', { state: 'solid' }), REP['4.1']()], rules).verdict).toBe('COMPATIBLE');
+    expect(only(checkCompatibility([seg('UN2794', { state: 'liquid' }), REP['4.1']()], rules, '49cfr')).code).toBe('O');
+    expect(checkCompatibility([seg('UN2794', { state: 'solid' }), REP['4.1']()], rules, '49cfr').verdict).toBe('COMPATIBLE');
   });
 
   it('the catalogue state wins over a contradicting declared state, with a note', () => {
-    const r = checkCompatibility([seg('UN1830', { packingGroup: 'II', state: 'solid' }), REP['4.1']()], rules);
+    const r = checkCompatibility([seg('UN1830', { packingGroup: 'II', state: 'solid' }), REP['4.1']()], rules, '49cfr');
     expect(only(r).code).toBe('O');
     expect(r.notes[0]?.message).toBe('items[0] declares state "solid" but UN1830 is liquid (172.101 column (8B): non-bulk packaging 49 CFR 173.202 is for liquids); the catalogue is used');
   });
 
   it('a PIH gas without a zone (SP6) against Class 3: indeterminate; a declared zone settles it', () => {
-    const r = checkCompatibility([seg('UN3169'), REP['3']()], rules);
+    const r = checkCompatibility([seg('UN3169'), REP['3']()], rules, '49cfr');
     expect(r.verdict).toBe('INDETERMINATE');
     expect(r.indeterminate[0]?.missing).toEqual(['items[0].inhalationHazardZone']);
-    expect(only(checkCompatibility([seg('UN3169', { inhalationHazardZone: 'A' }), REP['3']()], rules)).code).toBe('X');
-    expect(checkCompatibility([seg('UN3169', { inhalationHazardZone: 'C' }), REP['3']()], rules).verdict).toBe('COMPATIBLE');
+    expect(only(checkCompatibility([seg('UN3169', { inhalationHazardZone: 'A' }), REP['3']()], rules, '49cfr')).code).toBe('X');
+    expect(checkCompatibility([seg('UN3169', { inhalationHazardZone: 'C' }), REP['3']()], rules, '49cfr').verdict).toBe('COMPATIBLE');
   });
 
   it('a 2.3 entry with no zone special provision at all (UN3539) takes a declared zone too', () => {
-    expect(checkCompatibility([seg('UN3539'), REP['3']()], rules).verdict).toBe('INDETERMINATE');
-    expect(only(checkCompatibility([seg('UN3539', { inhalationHazardZone: 'B' }), REP['3']()], rules)).code).toBe('O');
+    expect(checkCompatibility([seg('UN3539'), REP['3']()], rules, '49cfr').verdict).toBe('INDETERMINATE');
+    expect(only(checkCompatibility([seg('UN3539', { inhalationHazardZone: 'B' }), REP['3']()], rules, '49cfr')).code).toBe('O');
   });
 
   it('an undecided pair does not hide a prohibited one: X wins the verdict', () => {
-    const r = checkCompatibility([seg('UN2794'), REP['4.1'](), REP['1.1/1.2']()], rules);
+    const r = checkCompatibility([seg('UN2794'), REP['4.1'](), REP['1.1/1.2']()], rules, '49cfr');
     expect(r.verdict).toBe('INCOMPATIBLE');
     // The battery's state also leaves its pair with the explosive open (1.1 with a Class 8 liquid is "X").
     expect(r.indeterminate.map((x) => x.items)).toEqual([[0, 1], [0, 2]]);
@@ -451,12 +460,12 @@ describe('missing data is reported, never guessed', () => {
 
 describe('what 177.848 does not reach (177.848(a))', () => {
   it('a limited quantity is not segregated: gasoline LQ with chlorine is compatible', () => {
-    const r = checkCompatibility([seg('UN1203', { limitedQuantity: true }), seg('UN1017')], rules);
+    const r = checkCompatibility([seg('UN1203', { limitedQuantity: true }), seg('UN1017')], rules, '49cfr');
     expect(r.verdict).toBe('COMPATIBLE');
   });
 
   it('a limited-quantity claim the table does not back is ignored, with a note', () => {
-    const r = checkCompatibility([seg('UN1089', { limitedQuantity: true }), seg('UN1017')], rules);
+    const r = checkCompatibility([seg('UN1089', { limitedQuantity: true }), seg('UN1017')], rules, '49cfr');
     expect(only(r).code).toBe('O');
     expect(r.notes).toEqual([
       {
@@ -468,12 +477,12 @@ describe('what 177.848 does not reach (177.848(a))', () => {
   });
 
   it('a combustible liquid carries no label: not in the table', () => {
-    const r = checkCompatibility([seg('NA1993', { properShippingName: 'Combustible liquid, n.o.s.' }), REP['1.1/1.2']()], rules);
+    const r = checkCompatibility([seg('NA1993', { properShippingName: 'Combustible liquid, n.o.s.' }), REP['1.1/1.2']()], rules, '49cfr');
     expect(r.verdict).toBe('COMPATIBLE');
     expect(r.notes[0]?.citation).toBe('49 CFR 177.848(a)');
   });
 
   it('Class 9 and 6.2 are not in the table', () => {
-    expect(checkCompatibility([seg('UN3082'), seg('UN3373'), REP['1.1/1.2']()], rules).verdict).toBe('COMPATIBLE');
+    expect(checkCompatibility([seg('UN3082'), seg('UN3373'), REP['1.1/1.2']()], rules, '49cfr').verdict).toBe('COMPATIBLE');
   });
 });

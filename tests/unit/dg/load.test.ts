@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ITEMS, parseLoad, resolveLoad } from '../../../domain/dangerous-goods/load.js';
+import { MAX_ITEMS, parseCompatibilityRequest, parseLoad, resolveLoad } from '../../../domain/dangerous-goods/load.js';
 import { catalogue } from './helpers.js';
 
 const EXAMPLE = { items: [{ unNumber: 'UN1203', packingGroup: 'II', quantity: 200, unit: 'L', state: 'liquid', food: false, limitedQuantity: false, receptacleCapacity: 20 }] };
@@ -39,9 +39,22 @@ describe('load input validation', () => {
     ['missing UN number', { quantity: 5, unit: 'kg' }, 'items[0].unNumber', 'is required (only food/food packaging lines, "food": true, may omit it)'],
     ['DG field on a food line', { food: true, packingGroup: 'II' }, 'items[0].packingGroup', 'applies to dangerous goods only; this line has no unNumber'],
     ['unknown field', { unNumber: 'UN1203', colour: 'red' }, 'items[0].colour', 'is not a recognised field'],
+    ["driver's own food on a DG line", { unNumber: 'UN1203', driversOwnFood: true }, 'items[0].driversOwnFood', 'applies to food lines only ("food": true)'],
+    ['empty overpack id', { unNumber: 'UN1203', overpack: ' ' }, 'items[0].overpack', 'Too small: expected string to have >=1 characters'],
     ['bad packing group', { unNumber: 'UN1203', packingGroup: 'IV' }, 'items[0].packingGroup', 'Invalid option: expected one of "I"|"II"|"III"'],
   ])('rejects %s with a field-level error', (_, item, field, message) => {
     expect(errorsOf({ items: [item] })).toEqual([{ path: field.replace(/\[(\d+)\]/g, '.$1').split('.').map((x) => (/^\d+$/.test(x) ? Number(x) : x)), field, message }]);
+  });
+
+  it("accepts overpack ids and the driver's own food", () => {
+    const load = { items: [{ unNumber: 'UN1203', overpack: 'P1' }, { unNumber: 'UN1090', overpack: 'P1' }, { food: true, driversOwnFood: true }] };
+    expect(parseLoad(load)).toEqual({ ok: true, value: load });
+  });
+
+  it('a compatibility request may name its regime; a load for placards may not', () => {
+    expect(parseCompatibilityRequest({ regime: '49cfr', ...EXAMPLE })).toEqual({ ok: true, value: { regime: '49cfr', ...EXAMPLE } });
+    expect(parseCompatibilityRequest({ regime: 'uk', ...EXAMPLE })).toEqual({ ok: false, errors: [{ path: ['regime'], field: 'regime', message: 'Invalid option: expected one of "adg"|"49cfr"' }] });
+    expect(errorsOf({ regime: 'adg', ...EXAMPLE })).toEqual([{ path: ['regime'], field: 'regime', message: 'is not a recognised field' }]);
   });
 
   it('points at the right item in a longer list', () => {

@@ -6,6 +6,7 @@ import type { Database } from '../db/orm.js';
 import { tokenVerifier } from './auth.js';
 import { problemDetails } from './middleware/errors.js';
 import { requestId } from './middleware/request-id.js';
+import { allowedMethods } from './middleware/allowed-methods.js';
 import { healthRoutes } from './routes/health.js';
 import { platformRoutes } from './routes/platform.js';
 import { dangerousGoodsRoutes } from './routes/dangerous-goods.js';
@@ -73,9 +74,7 @@ export function createApp({
 
   app.use(requestId(log));
   app.use(problemDetails(log));
-  app.use(health.routes());
   const limited = config.API_RATE_LIMITS === 'on';
-  if (limited) app.use(authFailureLimit(limiter));
   // Bodies are read by the route wrappers, after authentication (api/routing.ts).
   const deps: RouteDeps = {
     db,
@@ -85,11 +84,13 @@ export function createApp({
     recentCallers: new Map(),
     ...(limited ? { beforeHandler: perUserLimit(limiter) } : {}),
   };
-  for (const router of apiRouters(deps, databaseRules(db), identity)) {
-    app.use(router.routes());
-    app.use(router.allowedMethods({ throw: false }));
-  }
-  app.use(docsRoutes({ oidcIssuer: config.OIDC_ISSUER }).routes()); // public, outside the policy table: the OpenAPI contract and its docs page
+  const api = apiRouters(deps, databaseRules(db), identity);
+  const docs = docsRoutes({ oidcIssuer: config.OIDC_ISSUER }); // public, outside the policy table: the OpenAPI contract and its docs page
+  app.use(allowedMethods([health, ...api, docs]));
+  app.use(health.routes());
+  if (limited) app.use(authFailureLimit(limiter));
+  for (const router of api) app.use(router.routes());
+  app.use(docs.routes());
   return app;
 }
 

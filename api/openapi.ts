@@ -17,7 +17,7 @@ import { createDevice, deviceIssuedView, deviceResource, deviceView } from './re
 import { createUser, listQuery as userListQuery, updateUser, userView } from './routes/users.js';
 import { auditQuery, updateCompany } from './routes/company.js';
 import { nearbyQuery } from './routes/platform.js';
-import { compatibilityQuery, listQuery as dangerousGoodsListQuery, placardQuery } from './routes/dangerous-goods.js';
+import { byUnParams, compatibilityQuery, listQuery as dangerousGoodsListQuery, placardQuery } from './routes/dangerous-goods.js';
 import { createCompany, reason as adminShipmentsQuery } from './routes/admin.js';
 
 /**
@@ -57,6 +57,15 @@ interface Success {
   schema?: z.ZodType;
   /** Names of header components (ETag, Location, …) the answer carries. */
   headers?: HeaderName[];
+  /** What a client (or a stateful fuzzer) can do next with this answer: OpenAPI links by name. */
+  links?: Record<string, Link>;
+}
+
+/** An OpenAPI link: the operation to call next, and where its parameters come from (`$response.body#/id`, `$request.path.driverId`, …). */
+interface Link {
+  operationId: string;
+  description: string;
+  parameters: Record<string, string>;
 }
 
 interface OperationSpec {
@@ -98,9 +107,10 @@ const HEADERS = {
   CacheControlNoStore: { required: true, description: '`no-store`: the answer holds a secret.', schema: { type: 'string', enum: ['no-store'] } },
   WWWAuthenticate: { required: true, description: 'The Bearer challenge (RFC 6750).', schema: { type: 'string', example: 'Bearer realm="safeshipper", error="invalid_token"' } },
   RetryAfter: { required: true, description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } },
-  RateLimitLimit: { required: true, description: 'Requests allowed in the window for this route class (on every answer past authentication).', schema: { type: 'integer', minimum: 0 } },
-  RateLimitRemaining: { required: true, description: 'Requests left in the window.', schema: { type: 'integer', minimum: 0 } },
-  RateLimitReset: { required: true, description: 'Seconds until the window ends.', schema: { type: 'integer', minimum: 0 } },
+  // Not required: a deployment may turn rate limiting off (API_RATE_LIMITS=off), and then no answer carries them.
+  RateLimitLimit: { description: 'Requests allowed in the window for this route class (on every answer past authentication, unless rate limiting is off).', schema: { type: 'integer', minimum: 0 } },
+  RateLimitRemaining: { description: 'Requests left in the window.', schema: { type: 'integer', minimum: 0 } },
+  RateLimitReset: { description: 'Seconds until the window ends.', schema: { type: 'integer', minimum: 0 } },
 } satisfies Record<string, { required?: boolean; description: string; schema: { type: 'string' | 'integer'; [keyword: string]: unknown } }>;
 type HeaderName = keyof typeof HEADERS;
 /** Every answer past authentication carries the caller's standing in its rate-limit window. */
@@ -121,14 +131,14 @@ const PARAMETERS = {
     name: 'If-Match',
     in: 'header',
     required: true,
-    description: 'The ETag you read (e.g. `"v3"`). Without it the answer is 428; when the resource has changed since, 412 — fetch it again and reapply your change.',
+    description: 'The ETag you read (e.g. `"v3"`). Without it the answer is 428, malformed 400; when the resource has changed since, 412 — fetch it again and reapply your change.',
     schema: { type: 'string', pattern: '^"v\\d+"$', example: '"v3"' },
   },
   IfMatchOptional: {
     name: 'If-Match',
     in: 'header',
     required: false,
-    description: 'Optional: the ETag you read. When given and the resource has changed since, the answer is 412 and nothing is deleted.',
+    description: 'Optional: the ETag you read. When given and the resource has changed since, the answer is 412 and nothing is deleted; malformed, 400.',
     schema: { type: 'string', pattern: '^"v\\d+"$', example: '"v3"' },
   },
   IdempotencyKey: {
@@ -349,7 +359,21 @@ function collections(): CollectionSpec[] {
 const words = (name: string) => name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
 const article = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
 
-function collectionOperations(spec: CollectionSpec): Array<[string, OperationSpec]> {
+/**
+ * Links from an answer that names a resource (`$response.body#/id`) to the operations on it, with
+ * the path parameters of the request that led there and, where the answer carries one, its ETag.
+ */
+function itemLinks(names: Record<string, string>, idFrom: string, parentParams: string[], etag: boolean): Record<string, Link> {
+  const ids = { ...Object.fromEntries(parentParams.map((param) => [param, `$request.path.${param}`])), id: idFrom };
+  return Object.fromEntries(
+    Object.entries(names).map(([operationId, description]) => {
+      const ifMatch: Record<string, string> = etag && /^(update|delete)/.test(operationId) ? { 'header.If-Match': '$response.header.ETag' } : {};
+      return [operationId, { operationId, description, parameters: { ...ids, ...ifMatch } }];
+    }),
+  );
+}
+
+function collectionOperations(spec: CollectionSpec, all: CollectionSpec[]): Array<[string, OperationSpec]> {
   const { definition: def, name, plural, tag, view } = spec;
   const one = words(name);
   const many = words(plural);
@@ -388,6 +412,26 @@ function collectionOperations(spec: CollectionSpec): Array<[string, OperationSpe
       },
     ],
   ];
+  // The collections nested under this one's items (a driver's training records, a shipment's items).
+  const children = all.filter((child) => pathParamNames(child.definition.path).length === parentParams.length + 1 && child.definition.path.startsWith(`${def.path}/:`));
+  const created = {
+    ...itemLinks(
+      { [`get${name}`]: `Read the ${one} created.`, [`update${name}`]: `Change the ${one} created, at the version created.`, ...(def.deletable !== false ? { [`delete${name}`]: `Delete the ${one} created.` } : {}) },
+      '$response.body#/id',
+      parentParams,
+      true,
+    ),
+    ...Object.fromEntries(
+      children.flatMap((child) => {
+        const param = pathParamNames(child.definition.path).at(-1)!;
+        const parameters = { ...Object.fromEntries(parentParams.map((p) => [p, `$request.path.${p}`])), [param]: '$response.body#/id' };
+        return [
+          [`create${child.name}`, { operationId: `create${child.name}`, description: `Add ${article(words(child.name))} to the ${one} created.`, parameters }],
+          [`list${child.plural}`, { operationId: `list${child.plural}`, description: `List the ${words(child.plural)} of the ${one} created.`, parameters }],
+        ];
+      }),
+    ),
+  };
   if (def.creatable !== false) {
     operations.push([
       `POST ${def.path}`,
@@ -399,7 +443,7 @@ function collectionOperations(spec: CollectionSpec): Array<[string, OperationSpe
         ...(listParams ? { params: listParams } : {}),
         headers: ['IdempotencyKey'],
         body: fresh(def.createSchema).openapi(`${name}Create`),
-        success: { status: 201, description: `The ${one} created.`, schema: viewSchema, headers: ['Location', 'ETag', 'IdempotentReplayed'] },
+        success: { status: 201, description: `The ${one} created.`, schema: viewSchema, headers: ['Location', 'ETag', 'IdempotentReplayed'], links: created },
         errors: {
           ...BODY_ERRORS,
           400: 'The body is not well-formed JSON, or the Idempotency-Key is malformed.',
@@ -436,9 +480,10 @@ function collectionOperations(spec: CollectionSpec): Array<[string, OperationSpe
         success: { status: 200, description: `The ${one} as changed.`, schema: viewSchema, headers: ['ETag'] },
         errors: {
           ...BODY_ERRORS,
+          400: 'The body is not well-formed JSON, or If-Match is malformed (`errors` names it).',
           404: `No such ${one} in your company.`,
           409: 'The change collides with a unique value or a reference of another resource.',
-          412: 'If-Match is malformed, or the resource changed since you read it: fetch it again and reapply your change.',
+          412: 'The resource changed since you read it: fetch it again and reapply your change.',
           422: 'The body did not pass validation (`errors` names each field), or a referenced record is not in your company.',
           428: 'If-Match is missing.',
         },
@@ -456,7 +501,7 @@ function collectionOperations(spec: CollectionSpec): Array<[string, OperationSpe
         params: itemParams,
         headers: ['IfMatchOptional'],
         success: { status: 204, description: `The ${one} is deleted.` },
-        errors: { 404: `No such ${one} in your company.`, 409: `The ${one} is still referenced by other resources.`, 412: 'If-Match is malformed, or the resource changed since you read it.' },
+        errors: { 400: 'If-Match is malformed (`errors` names it).', 404: `No such ${one} in your company.`, 409: `The ${one} is still referenced by other resources.`, 412: 'The resource changed since you read it.' },
       },
     ]);
   }
@@ -528,7 +573,7 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
       operationId: 'listDangerousGoodsByUnNumber',
       summary: 'Every entry of a UN/NA/ID number',
       tag: 'Dangerous goods',
-      params: z.object({ un: z.string().openapi({ description: 'An identification number such as UN1203, NA1993 or ID8000', example: 'UN1203' }) }),
+      params: z.object({ un: fresh(byUnParams.shape.un).openapi({ description: 'An identification number such as UN1203, NA1993 or ID8000', example: 'UN1203' }) }),
       success: { status: 200, description: 'The entries in table order.', schema: z.object({ unNumber: z.string(), items: z.array(dg) }).openapi('DangerousGoodsByUnNumber') },
       errors: { 400: 'Not an identification number.', 404: 'The number is not in the Hazardous Materials Table.' },
     },
@@ -580,7 +625,24 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
         'Registers a device and issues its MQTT secret, shown in this answer only (the database keeps a hash). Idempotency-Key is not supported here: a replay would have to store the secret.',
       tag: 'Devices',
       body: fresh(createDevice).openapi('DeviceCreate'),
-      success: { status: 201, description: 'The device, with its MQTT credentials.', schema: deviceIssued, headers: ['Location', 'ETag', 'CacheControlNoStore'] },
+      success: {
+        status: 201,
+        description: 'The device, with its MQTT credentials.',
+        schema: deviceIssued,
+        headers: ['Location', 'ETag', 'CacheControlNoStore'],
+        links: itemLinks(
+          {
+            getDevice: 'Read the device provisioned.',
+            updateDevice: 'Rename the device provisioned, or fit it to a vehicle.',
+            rotateDeviceSecret: "Rotate the provisioned device's secret.",
+            revokeDevice: 'Revoke the device provisioned.',
+            deleteDevice: 'Delete the device provisioned.',
+          },
+          '$response.body#/id',
+          [],
+          true,
+        ),
+      },
       errors: { ...BODY_ERRORS, 422: 'The body did not pass validation, the MQTT username is taken, or the vehicle is not in your company.' },
     },
     'POST /api/v1/devices/:id/rotate-secret': {
@@ -590,7 +652,7 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
       tag: 'Devices',
       params: deviceId,
       success: { status: 200, description: 'The device, with its new MQTT credentials.', schema: deviceIssued, headers: ['ETag', 'CacheControlNoStore'] },
-      errors: { 404: 'No such device in your company.', 422: 'The device is revoked.' },
+      errors: { 404: 'No such device in your company.', 409: 'The device changed while this request ran (rotated or revoked at the same time); retry.', 422: 'The device is revoked.' },
     },
     'POST /api/v1/devices/:id/revoke': {
       operationId: 'revokeDevice',
@@ -599,7 +661,7 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
       tag: 'Devices',
       params: deviceId,
       success: { status: 200, description: 'The device, revoked.', schema: device, headers: ['ETag'] },
-      errors: { 404: 'No such device in your company.' },
+      errors: { 404: 'No such device in your company.', 409: 'The device changed while this request ran (rotated at the same time); retry.' },
     },
     'GET /api/v1/users': {
       operationId: 'listUsers',
@@ -619,7 +681,13 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
       description: 'Creates the user in Keycloak, in your company, with one role. With `temporaryPassword` the user must change it at first login. Audited.',
       tag: 'Users',
       body: fresh(createUser).openapi('UserCreate'),
-      success: { status: 201, description: 'The user created.', schema: user, headers: ['Location'] },
+      success: {
+        status: 201,
+        description: 'The user created.',
+        schema: user,
+        headers: ['Location'],
+        links: itemLinks({ getUser: 'Read the user created.', changeUserRole: "Change the created user's role.", disableUser: 'Disable the user created.' }, '$response.body#/id', [], false),
+      },
       errors: { ...BODY_ERRORS, 409: 'The username or email is already taken.', 422: 'The body did not pass validation, or Keycloak refused a value (`errors` names it).', ...keycloakErrors },
     },
     'GET /api/v1/users/:id': {
@@ -762,7 +830,7 @@ function routeConfig(key: string, op: OperationSpec): RouteConfig {
       .map(([name, [code]]) => [code, { $ref: `#/components/responses/${name}` }]),
   );
   const errors: ErrorCases = { 403: forbidden, ...op.errors };
-  const { status, description, schema, headers } = op.success;
+  const { status, description, schema, headers, links } = op.success;
   return {
     method: method.toLowerCase() as Method,
     path: openApiPath(path),
@@ -780,7 +848,7 @@ function routeConfig(key: string, op: OperationSpec): RouteConfig {
     },
     responses: Object.fromEntries(
       [
-        [String(status), { description, headers: headerRefs([...(headers ?? []), ...RATE_LIMIT_HEADERS]), ...(schema ? { content: { 'application/json': { schema } } } : {}) }] as [string, ResponseConfig],
+        [String(status), { description, headers: headerRefs([...(headers ?? []), ...RATE_LIMIT_HEADERS]), ...(links ? { links } : {}), ...(schema ? { content: { 'application/json': { schema } } } : {}) }] as [string, ResponseConfig],
         ...Object.entries(shared),
         ...(Object.entries(errors) as Array<[string, string]>).map(([code, text]) => [code, errorResponse(Number(code) as ErrorStatus, text)] as [string, ProblemResponse]),
       ].sort(([a], [b]) => Number(a) - Number(b)),
@@ -790,7 +858,7 @@ function routeConfig(key: string, op: OperationSpec): RouteConfig {
 
 /** Builds the document; throws when its operations and the policy table differ. */
 export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
-  const operations = new Map<string, OperationSpec>([...collections().flatMap(collectionOperations), ...Object.entries(handWritten())]);
+  const operations = new Map<string, OperationSpec>([...collections().flatMap((spec, _, all) => collectionOperations(spec, all)), ...Object.entries(handWritten())]);
   const declared = Object.keys(ROUTE_POLICY);
   const missing = declared.filter((key) => !operations.has(key));
   const extra = [...operations.keys()].filter((key) => !declared.includes(key));
@@ -848,7 +916,10 @@ TOKEN=$(curl -s -d grant_type=password -d client_id=safeshipper-dev -d username=
 /**
  * Two things zod-to-openapi writes that a JSON Schema validator reads otherwise: a regular
  * expression's flags after its source (`…$/i`), and tuples as `prefixItems` alone (which would
- * allow more items). Patterns become flag-free equivalents; tuples get their exact length.
+ * allow more items). Patterns become flag-free equivalents; tuples get their exact length, and a
+ * tuple whose items share one schema (a `[longitude, latitude]` answered) is that array, `items`
+ * and all: tools that rewrite `prefixItems` into draft-7 tuples then validate with draft 2020-12
+ * (schemathesis' answers) call the rewritten form an invalid Schema Object.
  */
 function portable<T>(value: T): T {
   if (Array.isArray(value)) return value.map(portable) as T;
@@ -859,8 +930,13 @@ function portable<T>(value: T): T {
     else if (flagFree(child) !== undefined) out[key] = flagFree(child);
   }
   if (Array.isArray(out.prefixItems) && out.items === undefined && out.minItems === undefined && out.maxItems === undefined) {
-    out.minItems = out.prefixItems.length;
-    out.maxItems = out.prefixItems.length;
+    const tuple: unknown[] = out.prefixItems;
+    out.minItems = tuple.length;
+    out.maxItems = tuple.length;
+    if (tuple.every((item) => JSON.stringify(item) === JSON.stringify(tuple[0]))) {
+      delete out.prefixItems;
+      out.items = tuple[0];
+    }
   }
   return out as T;
 }

@@ -1,11 +1,11 @@
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import type { EntitySchema, FilterQuery, RequiredEntityData } from '@mikro-orm/core';
-import { ForeignKeyConstraintViolationException, OptimisticLockError, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { OptimisticLockError } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { PolicyRoute } from '../domain/policy.js';
 import { claimIdempotencyKey } from './idempotency.js';
-import { notFound, Problem } from './problem.js';
+import { notFound, Problem, validationFailed } from './problem.js';
 import { securedRoute, securedRouteWithoutTenantData, type ApiState, type RequestContext, type RouteDeps } from './routing.js';
 import { readInTenant } from '../db/tenant-read.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -60,9 +60,11 @@ export interface ResourceDefinition<E extends Versioned, Create, Update, View> {
 
 export const etag = (entity: Pick<Versioned, 'version'>) => `"v${entity.version}"`;
 
-function versionFromIfMatch(header: string): number {
-  const match = /^"v(\d+)"$/.exec(header.trim());
-  if (!match) throw new Problem(412, 'Precondition Failed', 'If-Match must be the ETag this API returned, e.g. "v3"');
+/** The version If-Match names, undefined without one. A malformed one (empty included) is the client's syntax error (400), not a precondition that failed (412). */
+function ifMatchVersion(ctx: RouterContext<ApiState>): number | undefined {
+  if (!Object.hasOwn(ctx.headers, 'if-match')) return undefined;
+  const match = /^"v(\d+)"$/.exec(ctx.get('If-Match'));
+  if (!match) throw validationFailed([{ path: 'If-Match', message: 'must be the ETag this API returned, e.g. "v3"' }], 400);
   return Number(match[1]);
 }
 
@@ -72,11 +74,9 @@ export const listQuery = z.object({
   order: z.string().regex(/^-?[a-zA-Z]+$/).default('-createdAt'),
 });
 
-/** Database refusals the request caused, answered as the client's conflict or validation error. */
+/** A concurrent change caught at flush is the client's stale precondition; the database's own refusals are mapped in api/middleware/errors.ts. */
 function asProblem(error: unknown): unknown {
   if (error instanceof OptimisticLockError) return new Problem(412, 'Precondition Failed', 'The resource changed since you read it; fetch it again and reapply your change');
-  if (error instanceof UniqueConstraintViolationException) return new Problem(409, 'Conflict', 'A resource with these unique values already exists');
-  if (error instanceof ForeignKeyConstraintViolationException) return new Problem(409, 'Conflict', 'The resource is referenced by others, or references something that does not exist');
   return error;
 }
 
@@ -93,10 +93,14 @@ export function routeParams(ctx: RouterContext<ApiState>): Params {
 }
 
 
+/** The Idempotency-Key as sent: an empty one is a malformed key (400), not an absent one. */
+const idempotencyKey = (ctx: RouterContext<ApiState>) => (Object.hasOwn(ctx.headers, 'idempotency-key') ? ctx.get('Idempotency-Key') : undefined);
+
 export function resourceRoutes<E extends Versioned, Create, Update, View>(router: Router<ApiState>, deps: RouteDeps, def: ResourceDefinition<E, Create, Update, View>): void {
   const item = `${def.path}/:id`;
   const key = (method: string, path: string) => `${method} ${path}` as PolicyRoute;
-  const orders: Record<string, string> = { createdAt: 'createdAt', ...def.orders };
+  // A Map: `order` is the client's string, and an object would answer `constructor` or `__proto__` from its prototype.
+  const orders = new Map<string, string>(Object.entries({ createdAt: 'createdAt', ...def.orders }));
   const auditView = (entity: E) => (def.auditView ?? def.view)(entity);
 
   const params = routeParams;
@@ -130,8 +134,8 @@ export function resourceRoutes<E extends Versioned, Create, Update, View>(router
     const query = parse(filterSchema, ctx.query, 400) as z.infer<typeof listQuery> & Record<string, unknown>;
     const descending = query.order.startsWith('-');
     const orderName = query.order.replace(/^-/, '');
-    const field = orders[orderName];
-    if (!field) throw new Problem(400, 'Bad Request', 'The request did not pass validation', { errors: [{ path: 'order', message: `must be one of ${Object.keys(orders).flatMap((o) => [o, `-${o}`]).join(', ')}` }] });
+    const field = orders.get(orderName);
+    if (!field) throw validationFailed([{ path: 'order', message: `must be one of ${[...orders.keys()].flatMap((o) => [o, `-${o}`]).join(', ')}` }], 400);
     const direction = descending ? 'desc' : 'asc';
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, z.strictObject({ o: z.literal(query.order), v: z.union([z.string(), z.number(), z.boolean(), z.null()]), id: z.uuid() }));
     const where: Record<string, unknown> = { ...(scope as object), ...((def.where?.(query, p) ?? {}) as object) };
@@ -154,7 +158,7 @@ export function resourceRoutes<E extends Versioned, Create, Update, View>(router
     const p = params(ctx);
     await ensureParent(rc, p);
     const body: unknown = ctx.request.body;
-    const idempotency = await claimIdempotencyKey(rc.em, deps.fields, { companyId: rc.caller.companyId, subject: rc.caller.subject, key: ctx.get('Idempotency-Key') || undefined, method: 'POST', path: ctx.path, body });
+    const idempotency = await claimIdempotencyKey(rc.em, deps.fields, { companyId: rc.caller.companyId, subject: rc.caller.subject, key: idempotencyKey(ctx), method: 'POST', path: ctx.path, body });
     if (idempotency && 'replay' in idempotency) {
       ctx.status = idempotency.replay.status;
       ctx.set({ ...idempotency.replay.headers, 'Idempotent-Replayed': 'true' });
@@ -195,10 +199,11 @@ export function resourceRoutes<E extends Versioned, Create, Update, View>(router
 
   securedRoute(router, deps, key('PATCH', item), async (ctx, rc) => {
     const entity = await load(rc, params(ctx));
-    const ifMatch = ctx.get('If-Match');
-    if (!ifMatch) throw new Problem(428, 'Precondition Required', 'Send If-Match with the ETag you read, so a concurrent change is not overwritten');
-    if (versionFromIfMatch(ifMatch) !== entity.version) throw new Problem(412, 'Precondition Failed', 'The resource changed since you read it; fetch it again and reapply your change');
+    const version = ifMatchVersion(ctx);
+    if (version === undefined) throw new Problem(428, 'Precondition Required', 'Send If-Match with the ETag you read, so a concurrent change is not overwritten');
+    // A malformed request is refused as such, whichever version it names.
     const input = parse(def.updateSchema, ctx.request.body);
+    if (version !== entity.version) throw new Problem(412, 'Precondition Failed', 'The resource changed since you read it; fetch it again and reapply your change');
     const before = auditView(entity);
     await guarded(async () => {
       await def.apply(entity, input, rc);
@@ -213,8 +218,8 @@ export function resourceRoutes<E extends Versioned, Create, Update, View>(router
   if (def.deletable !== false) {
     securedRoute(router, deps, key('DELETE', item), async (ctx, rc) => {
       const entity = await load(rc, params(ctx));
-      const ifMatch = ctx.get('If-Match');
-      if (ifMatch && versionFromIfMatch(ifMatch) !== entity.version) throw new Problem(412, 'Precondition Failed', 'The resource changed since you read it');
+      const version = ifMatchVersion(ctx);
+      if (version !== undefined && version !== entity.version) throw new Problem(412, 'Precondition Failed', 'The resource changed since you read it');
       const before = auditView(entity);
       await guarded(async () => {
         rc.em.remove(entity);

@@ -59,6 +59,8 @@ const schema = z.object({
   // (a spoofed header would give an attacker a fresh per-IP budget, or lock out someone else's address).
   TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  // `off` only where nothing must slow the caller down: contract fuzzing, benchmarks. Never the default.
+  API_RATE_LIMITS: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   RATE_LIMIT_READ_PER_MINUTE: perMinute(600),
   RATE_LIMIT_WRITE_PER_MINUTE: perMinute(120),
   RATE_LIMIT_COMPUTE_PER_MINUTE: perMinute(300),

@@ -81,9 +81,13 @@ export function limitsFromConfig(config: Pick<Config, 'RATE_LIMIT_READ_PER_MINUT
   };
 }
 
-/** The limiter a deployment asks for: Redis-backed when REDIS_URL is set, in memory otherwise. */
+/**
+ * The limiter a deployment asks for: Redis-backed when REDIS_URL is set, in memory otherwise.
+ * With API_RATE_LIMITS=off createApp consults no limiter, so none connects to Redis.
+ */
 export function rateLimiterFromConfig(config: Config, log?: Logger): RateLimiter {
-  return rateLimiter({ redisUrl: config.REDIS_URL, limits: limitsFromConfig(config), keyPrefix: config.RATE_LIMIT_KEY_PREFIX, ...(log ? { log } : {}) });
+  const redisUrl = config.API_RATE_LIMITS === 'on' ? config.REDIS_URL : undefined;
+  return rateLimiter({ redisUrl, limits: limitsFromConfig(config), keyPrefix: config.RATE_LIMIT_KEY_PREFIX, ...(log ? { log } : {}) });
 }
 
 /** Stands in for Redis while it is unreachable, and says so (at most once a minute). */

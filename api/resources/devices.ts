@@ -6,15 +6,15 @@ import { telemetryTopic } from '../../domain/telemetry-topics.js';
 import { notFound, validationFailed } from '../problem.js';
 import { etag, resourceRoutes, routeParams, type ResourceDefinition } from '../resource.js';
 import { securedRoute, type ApiState, type RequestContext, type RouteDeps } from '../routing.js';
-import { parse } from '../validation.js';
+import { parse, text } from '../validation.js';
 
 const vehicleId = z.uuid({ error: 'must be a UUID' }).nullable();
 const create = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: text(200),
   mqttUsername: z.string().regex(/^[a-z0-9][a-z0-9._-]{2,63}$/, 'must be 3–64 lower-case letters, digits, dots, dashes or underscores'),
   vehicleId: vehicleId.default(null),
 });
-const update = z.strictObject({ name: z.string().trim().min(1).max(200), vehicleId }).partial();
+const update = z.strictObject({ name: text(200), vehicleId }).partial();
 
 async function checkVehicle(rc: RequestContext, id: string | null | undefined): Promise<void> {
   if (id && !(await rc.em.findOne(VehicleSchema, { id }))) throw validationFailed([{ path: 'vehicleId', message: 'no such record in your company' }]);

@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { DriverSchema, TrainingRecordSchema, type Driver, type TrainingRecord } from '../../db/entities.js';
 import type { ResourceDefinition } from '../resource.js';
 import { validationFailed } from '../problem.js';
+import { text } from '../validation.js';
 
 const driverFields = {
-  fullName: z.string().trim().min(1).max(200),
+  fullName: text(200),
   phone: z.string().trim().regex(/^\+?[0-9 ()-]{6,20}$/, 'must be a phone number').nullable(),
-  dgLicenceNumber: z.string().trim().min(1).max(64),
-  dgLicenceClass: z.string().trim().min(1).max(32),
+  dgLicenceNumber: text(64),
+  dgLicenceClass: text(32),
   dgLicenceExpiresOn: z.iso.date(),
 };
 const createDriver = z.strictObject({ ...driverFields, phone: driverFields.phone.default(null) });
@@ -39,7 +40,7 @@ export const drivers: ResourceDefinition<Driver, z.infer<typeof createDriver>, z
 };
 
 const trainingFields = {
-  course: z.string().trim().min(1).max(200),
+  course: text(200),
   completedOn: z.iso.date(),
   expiresOn: z.iso.date(),
 };

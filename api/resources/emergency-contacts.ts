@@ -5,13 +5,14 @@ import { fieldBinding } from '../../db/encrypted-fields.js';
 import { FieldIntegrityError, type FieldEncryption } from '../../security/field-encryption.js';
 import { Problem } from '../problem.js';
 import type { ResourceDefinition } from '../resource.js';
+import { text } from '../validation.js';
 
 const fields = {
-  name: z.string().trim().min(1).max(200),
+  name: text(200),
   available24h: z.boolean(),
   phone: z.string().trim().regex(/^\+?[0-9 ()-]{6,20}$/, 'must be a phone number'),
   email: z.email().max(254).nullable(),
-  details: z.string().trim().max(4000).nullable(),
+  details: text(4000, 0).nullable(),
 };
 const create = z.strictObject({ ...fields, email: fields.email.default(null), details: fields.details.default(null) });
 const update = z.strictObject(fields).partial();

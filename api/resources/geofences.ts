@@ -2,20 +2,23 @@ import { z } from 'zod';
 import { GeofenceSchema, type Geofence } from '../../db/entities.js';
 import type { GeoJsonPolygon } from '../../db/geography.js';
 import type { ResourceDefinition } from '../resource.js';
-import { validationFailed } from '../problem.js';
+import { text } from '../validation.js';
 
-const position = z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]);
+const longitude = z.number().min(-180).max(180);
+const position = z.tuple([longitude, z.number().min(-90).max(90)]);
 const polygon = z.strictObject({
   type: z.literal('Polygon'),
   coordinates: z
     .array(z.array(position).min(4).max(2000))
-    .length(1, 'one outer ring (holes are not supported)')
+    .min(1, 'one outer ring (holes are not supported)')
+    .max(1, 'one outer ring (holes are not supported)')
     .refine((rings) => rings.every((ring) => ring[0]![0] === ring.at(-1)![0] && ring[0]![1] === ring.at(-1)![1]), 'each ring must end where it starts'),
 });
-const circle = z.strictObject({ type: z.literal('Circle'), center: position, radiusM: z.number().positive().max(100_000) });
+// Bounds the database stores and PostGIS draws: the radius is a `real` (a metre and up; nothing near its underflow), and a circle cannot sit on a pole.
+const circle = z.strictObject({ type: z.literal('Circle'), center: z.tuple([longitude, z.number().min(-89).max(89)]), radiusM: z.number().min(1).max(100_000) });
 const area = z.discriminatedUnion('type', [polygon, circle]);
 
-const fields = { name: z.string().trim().min(1).max(200), kind: z.enum(['DEPOT', 'CUSTOMER', 'RESTRICTED_DG']), area };
+const fields = { name: text(200), kind: z.enum(['DEPOT', 'CUSTOMER', 'RESTRICTED_DG']), area };
 const create = z.strictObject(fields);
 const update = z.strictObject(fields).partial();
 
@@ -40,7 +43,6 @@ function circlePolygon(center: [number, number], radiusM: number): GeoJsonPolygo
 
 function areaColumns(input: z.infer<typeof area>): Pick<Geofence, 'area' | 'circleCenter' | 'circleRadiusM'> {
   if (input.type === 'Polygon') return { area: input as GeoJsonPolygon, circleCenter: null, circleRadiusM: null };
-  if (Math.abs(input.center[1]) > 89) throw validationFailed([{ path: 'area.center', message: 'a circle cannot sit on a pole' }]);
   return { area: circlePolygon(input.center, input.radiusM), circleCenter: { type: 'Point', coordinates: input.center }, circleRadiusM: input.radiusM };
 }
 

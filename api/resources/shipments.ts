@@ -3,9 +3,10 @@ import { ConsignmentItemSchema, DriverSchema, EmergencyContactSchema, ShipmentSc
 import type { EntityManager } from '../../db/orm.js';
 import type { ResourceDefinition } from '../resource.js';
 import { validationFailed, type FieldError } from '../problem.js';
+import { text } from '../validation.js';
 
 const place = z.strictObject({
-  address: z.string().trim().min(1).max(500),
+  address: text(500),
   location: z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)], { error: 'must be [longitude, latitude]' }),
 });
 const reference = z.uuid({ error: 'must be a UUID' }).nullable();
@@ -92,7 +93,7 @@ export const shipments: ResourceDefinition<Shipment, z.infer<typeof create>, z.i
   }),
   filters: z.object({
     status: z.enum(['DRAFT', 'PLANNED', 'DISPATCHED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED']).optional(),
-    shipmentNumber: z.string().max(32).optional(),
+    shipmentNumber: text(32, 0).optional(),
     vehicleId: z.uuid().optional(),
   }),
   where: (f) => ({
@@ -119,8 +120,9 @@ export const shipments: ResourceDefinition<Shipment, z.infer<typeof create>, z.i
 
 const itemFields = {
   dangerousGoodId: z.uuid({ error: 'must be the id of a dangerous-goods catalogue entry' }),
-  technicalName: z.string().trim().min(1).max(300).nullable(),
-  quantity: z.number().positive().max(200_000),
+  technicalName: text(300).nullable(),
+  // numeric(12, 3): the smallest quantity it keeps is 0.001 (a smaller one would round to 0).
+  quantity: z.number().min(0.001).max(200_000),
   unit: z.enum(['kg', 'L']),
   packages: z.number().int().min(1).max(1_000_000),
 };

@@ -20,7 +20,10 @@ export function adminRoutes(deps: RouteDeps): Router<ApiState> {
   const router = new Router<ApiState>({ prefix: '/api/v1' });
 
   platformRoute(router, deps, 'GET /api/v1/admin/companies', async (ctx) => {
-    const rows = await deps.db.em.fork().execute<Array<{ id: string; name: string; created_at: Date }>>('SELECT id, name, created_at FROM platform_companies()');
+    const rows = await deps.db.em.fork().execute<Array<{ id: string; name: string; created_at: string }>>(
+      // RFC 3339: the driver hands timestamptz over as PostgreSQL's own text (`2026-01-01 10:00:00.5+00`).
+      `SELECT id, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at FROM platform_companies()`,
+    );
     ctx.body = { items: rows.map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at })) };
   });
 

@@ -52,7 +52,9 @@ export function companyRoutes(deps: RouteDeps): Router<ApiState> {
     const query = parse(auditQuery, ctx.query, 400);
     const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor, z.strictObject({ id: z.number().int().positive() }));
     const rows = await em.execute<Array<Record<string, unknown> & { id: string }>>(
-      `SELECT id, actor_subject, actor_username, action, entity_type, entity_id, before, after, request_id, occurred_at, hash
+      // RFC 3339 with the microseconds the chain hashes (the driver hands timestamptz over as PostgreSQL's own text, `2026-01-01 10:00:00.5+00`).
+      `SELECT id, actor_subject, actor_username, action, entity_type, entity_id, before, after, request_id,
+              to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at, hash
          FROM audit_log WHERE chain = current_company_id()::text
           AND (?::bigint IS NULL OR id < ?::bigint) AND (?::text IS NULL OR entity_type = ?) AND (?::text IS NULL OR entity_id = ?)
         ORDER BY id DESC LIMIT ?`,

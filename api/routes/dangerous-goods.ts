@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { dangerousGoodsByUn, getDangerousGood, listDangerousGoods } from '../../db/dangerous-goods.js';
 import { normalizeUnNumber } from '../../domain/dangerous-goods/catalogue.js';
-import { parseCompatibilityRequest, parseLoad, resolveLoad, type Load, type ParseResult, type ResolvedItem } from '../../domain/dangerous-goods/load.js';
+import { parseCompatibilityRequest, parseLoad, resolveLoad, UN_PATTERN, type Load, type ParseResult, type ResolvedItem } from '../../domain/dangerous-goods/load.js';
 import { REGIMES } from '../../domain/dangerous-goods/regime.js';
 import { companyRegime } from '../../db/company-regime.js';
 import { checkCompatibility } from '../../domain/dangerous-goods/segregation.js';
@@ -11,18 +11,19 @@ import type { ResolutionPurpose } from '../../domain/dangerous-goods/catalogue.j
 import { notFound, validationFailed } from '../problem.js';
 import { securedRouteWithoutTenantData as route, type ApiState, type RouteDeps } from '../routing.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { parse } from '../validation.js';
+import { parse, text } from '../validation.js';
 import { routeParams } from '../resource.js';
 import type { RulesSource } from '../rules-source.js';
 
 export const listQuery = z.strictObject({
-  search: z.string().trim().min(1).max(200).optional(),
+  search: text(200).optional(),
   class: z.string().regex(/^(1(\.[1-6])?|2(\.[1-3])?|3|4(\.[1-3])?|5(\.[12])?|6(\.[12])?|7|8|9)$/, 'must be a class (1–9) or a division such as 6.1').optional(),
   packingGroup: z.enum(['I', 'II', 'III']).optional(),
   cursor: z.string().max(400).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(25),
 });
 const cursorSchema = z.strictObject({ name: z.string(), id: z.uuid() });
+export const byUnParams = z.strictObject({ un: z.string().regex(UN_PATTERN, 'must be an identification number such as UN1203, NA1993 or ID8000') });
 export const placardQuery = z.strictObject({ regime: z.enum(REGIMES), domestic: z.enum(['true', 'false']).default('true') });
 /** The regime may come in the query or the body; neither: the caller's company's regime. */
 export const compatibilityQuery = z.strictObject({ regime: z.enum(REGIMES).optional() });
@@ -46,8 +47,8 @@ export function dangerousGoodsRoutes(deps: RouteDeps, rules: RulesSource): Route
   });
 
   route(router, deps, 'GET /api/v1/dangerous-goods/by-un/:un', async (ctx) => {
-    const un = normalizeUnNumber(String(ctx.params.un));
-    if (!un) throw validationFailed([{ path: 'un', message: 'must be an identification number such as UN1203, NA1993 or ID8000' }], 400);
+    const params = parse(byUnParams, ctx.params, 400);
+    const un = normalizeUnNumber(params.un) ?? params.un;
     const items = await dangerousGoodsByUn(db, un);
     if (items.length === 0) throw notFound(`${un} is not in the Hazardous Materials Table (49 CFR 172.101)`);
     ctx.body = { unNumber: un, items };

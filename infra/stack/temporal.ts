@@ -19,7 +19,7 @@ const exists = (path: string) => access(path).then(() => true, () => false);
 
 export function temporalPaths(root: string) {
   const venv = join(root, 'venv');
-  return { venv, cli: join(venv, 'bin', 'temporal'), testServer: join(venv, 'bin', 'temporal-test-server') };
+  return { venv, cli: join(venv, 'bin', 'temporal'), testServer: join(venv, 'bin', 'temporal-test-server'), schemathesis: join(venv, 'bin', 'schemathesis') };
 }
 
 export function temporal(ctx: StackContext): Component {

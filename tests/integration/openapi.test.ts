@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '@readme/openapi-parser';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -63,6 +64,8 @@ describe('the OpenAPI contract', () => {
     doc = (await response.json()) as Document;
     ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats(ajv);
+    // RFC 3339 as written (a `T`, an offset with minutes): ajv-formats also takes PostgreSQL's `2026-01-01 10:00:00+00`, which clients do not.
+    ajv.addFormat('date-time', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)$/);
     ajv.addSchema(closed(doc) as Json, 'openapi.json');
   });
   afterAll(async () => {
@@ -301,6 +304,160 @@ describe('the OpenAPI contract', () => {
     await manager('POST /api/v1/vehicles', '/api/v1/vehicles', { body: { registration: 'OK-1', vehicleType: 'VAN', capacityKg: 1000 }, headers: { 'Idempotency-Key': 'bad key with spaces' } });
     await callAs('acme-admin')('GET /api/v1/admin/companies/:companyId/shipments', `/api/v1/admin/companies/${ACME}/shipments?reason=support`);
     await callAs('platform-staff')('GET /api/v1/admin/companies/:companyId/shipments', `/api/v1/admin/companies/${ACME}/shipments`);
+  });
+});
+
+describe('the contract where a fuzzer found it wrong', () => {
+  let api: TestApi;
+  let doc: Document;
+  beforeAll(async () => {
+    api = await startTestApi();
+    doc = (await (await fetch(`${api.base}/api/v1/openapi.json`)).json()) as Document;
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  const problem = async (response: Response) => ({ status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as { errors?: unknown; detail?: string } });
+
+  it('answers a method a path does not take with 405 and Allow, whatever the method (never 501: TRACE, PROPFIND of WebDAV), and OPTIONS with Allow', async () => {
+    // fetch refuses to send TRACE: node:http does.
+    const trace = await new Promise<{ status: number; allow: string | undefined; type: string | undefined }>((resolve, reject) => {
+      const url = new URL(`${api.base}/api/v1/vehicles`);
+      request({ host: url.hostname, port: url.port, path: url.pathname, method: 'TRACE' }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode!, allow: res.headers.allow, type: res.headers['content-type'] });
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(trace).toEqual({ status: 405, allow: 'HEAD, GET, POST', type: 'application/problem+json' });
+    const madeUp = await fetch(`${api.base}/api/v1/vehicles/00000000-0000-4000-8000-000000000000`, { method: 'PROPFIND' });
+    expect([madeUp.status, madeUp.headers.get('allow')]).toEqual([405, 'HEAD, GET, PATCH, DELETE']);
+    const put = await fetch(`${api.base}/api/v1/openapi.json`, { method: 'PUT' });
+    expect([put.status, put.headers.get('allow')]).toEqual([405, 'HEAD, GET']);
+    const options = await fetch(`${api.base}/api/v1/me`, { method: 'OPTIONS' });
+    expect([options.status, options.headers.get('allow')]).toEqual([204, 'HEAD, GET']);
+    // A path that does not exist stays a 404, whatever the method.
+    expect((await fetch(`${api.base}/api/v1/nowhere`, { method: 'PROPFIND' })).status).toBe(404);
+  });
+
+  it('refuses an empty Idempotency-Key (shorter than the documented minLength) instead of ignoring it', async () => {
+    expect(doc.components.parameters.IdempotencyKey).toMatchObject({ schema: { minLength: 1 } });
+    const response = await api.call('acme-manager', 'POST', '/api/v1/vehicles', { body: { registration: 'IK 0', vehicleType: 'VAN', capacityKg: 900 }, headers: { 'Idempotency-Key': '' } });
+    expect(await problem(response)).toEqual({ status: 400, type: 'application/problem+json', body: expect.objectContaining({ detail: 'Idempotency-Key must be 1–255 visible ASCII characters' }) });
+  });
+
+  it('answers an If-Match that breaks the documented pattern with 400 naming it (412 is for a stale one)', async () => {
+    const created = await api.call('acme-manager', 'POST', '/api/v1/geofences', { body: { name: `If-Match ${Date.now()}`, kind: 'CUSTOMER', area: { type: 'Circle', center: [145, -37.8], radiusM: 50 } } });
+    const { id } = (await created.json()) as { id: string };
+    const invalid = { errors: [{ path: 'If-Match', message: 'must be the ETag this API returned, e.g. "v3"' }] };
+    expect(await problem(await api.call('acme-manager', 'PATCH', `/api/v1/geofences/${id}`, { body: { name: 'x' }, headers: { 'If-Match': 'W/"v1"' } }))).toMatchObject({ status: 400, body: invalid });
+    expect(await problem(await api.call('acme-manager', 'DELETE', `/api/v1/geofences/${id}`, { headers: { 'If-Match': '*' } }))).toMatchObject({ status: 400, body: invalid });
+    expect(await problem(await api.call('acme-manager', 'DELETE', `/api/v1/geofences/${id}`, { headers: { 'If-Match': '' } }))).toMatchObject({ status: 400, body: invalid });
+    expect((await api.call('acme-manager', 'PATCH', `/api/v1/geofences/${id}`, { body: { name: 'x' }, headers: { 'If-Match': '"v9"' } })).status).toBe(412);
+    // A body that breaks the schema is that, whichever version it names.
+    expect(await problem(await api.call('acme-manager', 'PATCH', `/api/v1/geofences/${id}`, { body: { name: '' }, headers: { 'If-Match': '"v9"' } }))).toMatchObject({ status: 422, body: { errors: [{ path: 'name' }] } });
+    expect((await api.call('acme-manager', 'DELETE', `/api/v1/geofences/${id}`, { headers: { 'If-Match': created.headers.get('etag')! } })).status).toBe(204);
+  });
+
+  it('answers an order named after an object prototype member with 400, not 500', async () => {
+    for (const order of ['constructor', '-valueOf', 'toString', 'hasOwnProperty']) {
+      const response = await api.call('acme-viewer', 'GET', `/api/v1/vehicles?order=${order}`);
+      expect([order, await problem(response)]).toEqual([
+        order,
+        { status: 400, type: 'application/problem+json', body: expect.objectContaining({ errors: [{ path: 'order', message: 'must be one of createdAt, -createdAt, registration, -registration' }] }) },
+      ]);
+    }
+  });
+
+  it('bounds every number and text to what the database stores: refused as 422 by validation, never a 500', async () => {
+    const manager = (path: string, body: unknown) => api.call('acme-manager', 'POST', path, { body }).then(problem);
+    const circle = (center: number[], radiusM: number) => ({ name: 'Tiny', kind: 'DEPOT', area: { type: 'Circle', center, radiusM } });
+    expect(await manager('/api/v1/geofences', circle([0, 0], 5e-324))).toMatchObject({ status: 422, body: { errors: [{ path: 'area.radiusM' }] } });
+    expect(await manager('/api/v1/geofences', circle([0, 89.5], 10))).toMatchObject({ status: 422, body: { errors: [{ path: 'area.center.1' }] } });
+    expect(await manager('/api/v1/geofences', { ...circle([0, 0], 10), name: 'Nul\u0000name' })).toMatchObject({ status: 422, body: { errors: [{ path: 'name', message: 'must not contain NUL characters' }] } });
+    const run = Date.now().toString(36).slice(-6).toUpperCase();
+    const place = { address: 'Laverton', location: [144.77, -37.86] };
+    const shipmentBody = { shipmentNumber: `DB-${run}`, origin: place, destination: place, pickupAt: '2027-03-01T08:00:00Z', deliverBy: '2027-03-01T12:00:00Z' };
+    const shipment = (await (await api.call('acme-operator', 'POST', '/api/v1/shipments', { body: shipmentBody })).json()) as { id: string };
+    const gasoline = ((await (await api.call('acme-viewer', 'GET', '/api/v1/dangerous-goods/by-un/UN1203')).json()) as { items: Array<{ id: string }> }).items[0]!.id;
+    const item = { dangerousGoodId: gasoline, quantity: 5e-324, unit: 'L' };
+    expect(await api.call('acme-operator', 'POST', `/api/v1/shipments/${shipment.id}/consignment-items`, { body: item }).then(problem)).toMatchObject({ status: 422, body: { errors: [{ path: 'quantity' }] } });
+    // The documented bounds are the ones enforced.
+    const schemas = (doc.components as unknown as { schemas: Record<string, { properties: Record<string, Json> }> }).schemas;
+    expect(schemas.ConsignmentItemCreate!.properties.quantity).toMatchObject({ minimum: 0.001, maximum: 200000 });
+    const area = schemas.GeofenceCreate!.properties.area as { oneOf: Array<{ properties: Record<string, Json> }> };
+    expect(area.oneOf[1]!.properties.radiusM).toMatchObject({ minimum: 1, maximum: 100000 });
+    expect(schemas.GeofenceCreate!.properties.name).toMatchObject({ pattern: expect.stringContaining('\\u0000') });
+  });
+
+  it('writes a tuple of like items as an array with its length, so no answer schema needs prefixItems', () => {
+    const found: string[] = [];
+    const walk = (value: unknown, at: string): void => {
+      if (Array.isArray(value)) value.forEach((child, i) => walk(child, `${at}/${i}`));
+      else if (value && typeof value === 'object') {
+        for (const [key, child] of Object.entries(value)) {
+          if (key === 'prefixItems') found.push(at);
+          else walk(child, `${at}/${key}`);
+        }
+      }
+    };
+    walk((doc.components as unknown as { schemas: Record<string, unknown> }).schemas, '');
+    // Only request schemas whose positions differ ([longitude, latitude] with their own bounds) keep one.
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.filter((at) => !/^\/(GeofenceCreate|GeofenceUpdate|ShipmentCreate|ShipmentUpdate)\//.test(at))).toEqual([]);
+    const geofence = (doc.components as unknown as { schemas: { Geofence: { properties: { area: { oneOf: Array<{ properties: Record<string, Json> }> } } } } }).schemas.Geofence;
+    expect(geofence.properties.area.oneOf[1]!.properties.center).toEqual({ type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 });
+  });
+
+  it('does not require the RateLimit-* headers (a deployment may turn limits off) but still Retry-After on a 429', () => {
+    for (const name of ['RateLimitLimit', 'RateLimitRemaining', 'RateLimitReset']) expect(doc.components.headers[name]!.required, name).toBeUndefined();
+    expect(doc.components.headers.RetryAfter!.required).toBe(true);
+  });
+
+  it('links each create to the operations on what it created (the stateful fuzzer follows them)', () => {
+    const byId = new Map(operations(doc).map(([key, op]) => [op.operationId, { key, op }]));
+    const links = operations(doc).flatMap(([key, op]) =>
+      Object.entries((op.responses['201']?.links ?? {}) as Record<string, { operationId: string; parameters: Record<string, string> }>).map(([name, link]) => ({ from: key, name, ...link })),
+    );
+    for (const link of links) {
+      const target = byId.get(link.operationId);
+      expect(target, `${link.from} → ${link.operationId}`).toBeDefined();
+      // Every path parameter of the target is given, from the answer or the request.
+      const wanted = [...target!.key.matchAll(/:(\w+)/g)].map((m) => m[1]!).sort();
+      expect(Object.keys(link.parameters).filter((p) => !p.startsWith('header.')).sort(), `${link.from} → ${link.operationId}`).toEqual(wanted);
+    }
+    const from = (route: string) => Object.fromEntries(links.filter((link) => link.from === route).map((link) => [link.name, link.parameters]));
+    expect(from('POST /api/v1/drivers')).toEqual({
+      getDriver: { id: '$response.body#/id' },
+      updateDriver: { id: '$response.body#/id', 'header.If-Match': '$response.header.ETag' },
+      deleteDriver: { id: '$response.body#/id', 'header.If-Match': '$response.header.ETag' },
+      createTrainingRecord: { driverId: '$response.body#/id' },
+      listTrainingRecords: { driverId: '$response.body#/id' },
+    });
+    expect(Object.keys(from('POST /api/v1/shipments/:shipmentId/consignment-items')).sort()).toEqual(['deleteConsignmentItem', 'getConsignmentItem', 'updateConsignmentItem']);
+    expect(from('POST /api/v1/shipments/:shipmentId/consignment-items').getConsignmentItem).toEqual({ shipmentId: '$request.path.shipmentId', id: '$response.body#/id' });
+    expect(Object.keys(from('POST /api/v1/shipments')).sort()).toEqual(['createConsignmentItem', 'getShipment', 'listConsignmentItems', 'updateShipment']);
+    expect(Object.keys(from('POST /api/v1/devices')).sort()).toEqual(['deleteDevice', 'getDevice', 'revokeDevice', 'rotateDeviceSecret', 'updateDevice']);
+    expect(Object.keys(from('POST /api/v1/users')).sort()).toEqual(['changeUserRole', 'disableUser', 'getUser']);
+    // Every create but the platform's is linked.
+    const creates = operations(doc).filter(([key, op]) => op.responses['201'] && !key.includes('/admin/'));
+    expect(creates.filter(([key]) => links.every((link) => link.from !== key)).map(([key]) => key)).toEqual([]);
+  });
+
+  it('documents 422 for a reused Idempotency-Key on every create that takes one', () => {
+    const takesKey = operations(doc).filter(([, op]) => (op.parameters ?? []).some((p) => p.$ref === '#/components/parameters/IdempotencyKey'));
+    expect(takesKey.length).toBe(7);
+    for (const [key, op] of takesKey) expect([key, op.responses['422']?.description]).toEqual([key, expect.stringContaining('Idempotency-Key was used for a different request')]);
+  });
+
+  it('documents the identification number a by-un path takes, as the route checks it', async () => {
+    const un = doc.paths['/api/v1/dangerous-goods/by-un/{un}']!.get!.parameters!.find((p) => p.name === 'un') as { schema: { pattern: string } };
+    const pattern = new RegExp(un.schema.pattern, 'u');
+    expect(['UN1203', 'na1993', 'ID8000'].map((s) => pattern.test(s))).toEqual([true, true, true]);
+    expect(pattern.test('0')).toBe(false);
+    expect(await problem(await api.call('acme-viewer', 'GET', '/api/v1/dangerous-goods/by-un/0'))).toMatchObject({ status: 400, body: { errors: [{ path: 'un' }] } });
   });
 });
 

@@ -14,9 +14,9 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** The API app on an ephemeral port with the test database and real Keycloak tokens. */
-export async function startTestApi(): Promise<TestApi> {
-  const config = testConfig();
+/** The API app on an ephemeral port with the test database and real Keycloak tokens; `overrides` change its configuration. */
+export async function startTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
+  const config = testConfig(overrides);
   const db = await testDatabase();
   const temporal = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const server: Server = createApp({ config, db, temporal, log: silentLog }).listen(0, '127.0.0.1');

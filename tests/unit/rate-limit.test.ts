@@ -19,6 +19,7 @@ import {
   limitsFromConfig,
   perUserLimit,
   rateLimiter,
+  rateLimiterFromConfig,
   routeClassFor,
   type RateLimiter,
 } from '../../api/middleware/rate-limit.js';
@@ -84,6 +85,7 @@ describe('limits come from the environment, with defaults', () => {
     OIDC_AUDIENCE: 'safeshipper-api',
     DATA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     AUDIT_CHECKPOINT_KEY: randomBytes(32).toString('base64'),
+    OIDC_ALLOWED_CLIENTS: 'safeshipper-web',
   };
 
   it('defaults: read 600, write 120, compute 300 per user, 30 failed authentications per address, per minute; no Redis', () => {
@@ -103,6 +105,16 @@ describe('limits come from the environment, with defaults', () => {
     expect(() => loadConfig({ ...valid, RATE_LIMIT_COMPUTE_PER_MINUTE: 'lots' })).toThrow('RATE_LIMIT_COMPUTE_PER_MINUTE');
     expect(loadConfig({ ...valid, RATE_LIMIT_KEY_PREFIX: 'staging:rl' }).RATE_LIMIT_KEY_PREFIX).toBe('staging:rl');
     expect(() => loadConfig({ ...valid, RATE_LIMIT_KEY_PREFIX: 'has space' })).toThrow('RATE_LIMIT_KEY_PREFIX: must be 1–100 letters, digits, _ : . -');
+  });
+
+  it('API_RATE_LIMITS: on unless the environment says off (contract fuzzing, benchmarks); anything else is refused by name', async () => {
+    expect(loadConfig(valid).API_RATE_LIMITS).toBe('on');
+    expect(loadConfig({ ...valid, API_RATE_LIMITS: 'off' }).API_RATE_LIMITS).toBe('off');
+    expect(() => loadConfig({ ...valid, API_RATE_LIMITS: 'false' })).toThrow('API_RATE_LIMITS: must be on or off');
+    // Off, nothing counts: the limiter built from the configuration does not even connect to Redis.
+    const off = rateLimiterFromConfig(loadConfig({ ...valid, API_RATE_LIMITS: 'off', REDIS_URL: 'redis://127.0.0.1:1' }));
+    expect(off.store).toBe('memory');
+    await off.close();
   });
 
   it('refuses a limit below 1 given in code', () => {

@@ -2,25 +2,29 @@ import pg from 'pg';
 import type { FieldBinding, FieldEncryption } from '../security/field-encryption.js';
 
 /**
- * Every column that holds field-encrypted values (security/field-encryption.ts), and how each row
- * binds its values: `bound` columns carry table, column, row id and company as associated data;
- * unbound ones (no single row id) are sealed without. `key` orders and resumes the batches.
- * A new encrypted column is added here, so `safeshipper data reencrypt` rewrites it too.
+ * Every column that holds field-encrypted values (security/field-encryption.ts), and how each
+ * row binds its values: table, column, row id and company are the associated data, so a value
+ * moved to another row or company no longer opens. `rowId` is the SQL for the row's id (what the
+ * writer passes as `rowId`); `key` orders and resumes the batches. A new encrypted column is
+ * added here, so `safeshipper data reencrypt` rewrites it too.
  */
 export interface EncryptedTable {
   table: string;
   key: readonly string[];
   columns: readonly string[];
-  bound: boolean;
+  rowId: string;
 }
 
 export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [
-  { table: 'emergency_contacts', key: ['id'], columns: ['phone', 'email', 'details'], bound: true },
-  { table: 'idempotency_keys', key: ['company_id', 'user_subject', 'key'], columns: ['body_ciphertext'], bound: false },
+  { table: 'emergency_contacts', key: ['id'], columns: ['phone', 'email', 'details'], rowId: 'id::text' },
+  { table: 'idempotency_keys', key: ['company_id', 'user_subject', 'key'], columns: ['body_ciphertext'], rowId: `user_subject || ' ' || key` },
 ];
 
 /** The associated data of a bound column's value: where it lives. */
 export const fieldBinding = (table: string, column: string, row: { id: string; companyId: string }): FieldBinding => ({ table, column, rowId: row.id, companyId: row.companyId });
+
+/** An idempotency key's row id for binding: subject and key (a key is visible ASCII, never a space). */
+export const idempotencyRowId = (subject: string, key: string): string => `${subject} ${key}`;
 
 export interface ReencryptionCounts {
   table: string;
@@ -50,7 +54,7 @@ export async function reencryptFields(ownerUrl: string, fields: FieldEncryption,
         try {
           const where = after ? `WHERE (${keyList}) > (${spec.key.map((_, i) => `$${i + 1}`).join(', ')})` : '';
           const { rows } = await client.query<Record<string, string | null>>(
-            `SELECT ${keyList}, ${spec.bound ? 'id::text AS row_id, company_id::text AS row_company, ' : ''}${spec.columns.join(', ')}
+            `SELECT ${keyList}, ${spec.rowId} AS row_id, company_id::text AS row_company, ${spec.columns.join(', ')}
              FROM ${spec.table} ${where} ORDER BY ${keyList} LIMIT ${options.batchSize} FOR UPDATE`,
             after ?? [],
           );
@@ -64,7 +68,7 @@ export async function reencryptFields(ownerUrl: string, fields: FieldEncryption,
                 count.alreadyCurrent += 1;
                 continue;
               }
-              const binding = spec.bound ? fieldBinding(spec.table, column, { id: row.row_id!, companyId: row.row_company! }) : undefined;
+              const binding = fieldBinding(spec.table, column, { id: row.row_id!, companyId: row.row_company! });
               try {
                 changes[column] = fields.encrypt(fields.decrypt(stored, binding), binding);
               } catch (error) {

@@ -19,7 +19,7 @@ const parse = bodyParser({
  * Reads the request's JSON body into `ctx.request.body`. Called by the route wrappers (api/routing.ts)
  * only once the caller is authenticated and authorised: an anonymous client cannot make the API
  * read and parse 2 MB. A body that is not JSON is 415, malformed JSON 400, too large 413 — each a
- * problem+json answer, and nothing reaches a handler.
+ * problem+json answer, and nothing reaches a handler. No body at all reads as `undefined`.
  */
 export async function readJsonBody(ctx: Context): Promise<void> {
   const hasBody = ctx.request.length !== undefined ? ctx.request.length > 0 : ctx.get('transfer-encoding') !== '';
@@ -27,4 +27,6 @@ export async function readJsonBody(ctx: Context): Promise<void> {
     throw new Problem(415, 'Unsupported Media Type', 'Send the body as application/json');
   }
   await parse(ctx, async () => undefined);
+  // The parser stands in `{}` for a missing body; a route that needs one must see it missing (400), not empty.
+  if (!hasBody) ctx.request.body = undefined;
 }

@@ -159,6 +159,18 @@ describe('field encryption: key rotation, re-encryption, values bound to their r
 
     await owner.query('UPDATE emergency_contacts SET details = (SELECT details FROM emergency_contacts WHERE id = $1) WHERE id = $2', [ids.chemtrec, ids.boreal]);
     expect((await get(base, ids.boreal!, borealManager)).status).toBe(500);
+
+    // A stored answer of Boreal's copied onto an Acme key does not replay Boreal's contact to Acme.
+    const { rows: [original] } = await owner.query<{ body_ciphertext: string }>(`SELECT body_ciphertext FROM idempotency_keys WHERE key = 'create-Chemtrec'`);
+    await owner.query(`UPDATE idempotency_keys SET body_ciphertext = (SELECT body_ciphertext FROM idempotency_keys WHERE key = 'create-Boreal-desk') WHERE key = 'create-Chemtrec'`);
+    const replay = await fetch(base, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${acmeManager}`, 'Content-Type': 'application/json', 'Idempotency-Key': 'create-Chemtrec' },
+      body: JSON.stringify({ name: 'Chemtrec', available24h: true, phone: '+61 400 000 001', email: 'desk@chemtrec.example', details: 'chlorine response team' }),
+    });
+    expect(replay.status).toBe(500);
+    expect(JSON.stringify(await replay.json())).not.toContain(ids.boreal!);
+    await owner.query(`UPDATE idempotency_keys SET body_ciphertext = $1 WHERE key = 'create-Chemtrec'`, [original!.body_ciphertext]);
   });
 
   it('re-encryption stops at a value no key opens, naming it; batches before it stay done, and a rerun resumes', async () => {

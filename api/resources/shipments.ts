@@ -4,6 +4,7 @@ import type { EntityManager } from '../../db/orm.js';
 import type { ResourceDefinition } from '../resource.js';
 import { validationFailed, type FieldError } from '../problem.js';
 import { text } from '../validation.js';
+import { shipmentViewSql } from '../../db/shipments.js';
 
 const place = z.strictObject({
   address: text(500),
@@ -103,18 +104,7 @@ export const shipments: ResourceDefinition<Shipment, z.infer<typeof create>, z.i
   }),
   orders: { pickupAt: 'pickupAt', shipmentNumber: 'shipmentNumber' },
   // GET /shipments/{id} without the ORM (the hottest read): `view` above, built by PostgreSQL.
-  // Dates as JSON.stringify writes them (UTC, milliseconds); points as the ORM reads them (ST_AsGeoJSON).
-  readSql: ({ companyId, id }) => {
-    const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-    return `SELECT version, json_build_object(
-      'id', id, 'shipmentNumber', shipment_number, 'status', status,
-      'origin', json_build_object('address', origin_address, 'location', ST_AsGeoJSON(origin_location)::json -> 'coordinates'),
-      'destination', json_build_object('address', destination_address, 'location', ST_AsGeoJSON(destination_location)::json -> 'coordinates'),
-      'pickupAt', ${iso('pickup_at')}, 'deliverBy', ${iso('deliver_by')},
-      'vehicleId', vehicle_id, 'driverId', driver_id, 'emergencyContactId', emergency_contact_id,
-      'createdAt', ${iso('created_at')}, 'updatedAt', ${iso('updated_at')}) AS view
-      FROM shipments WHERE company_id = ${companyId} AND id = ${id}`;
-  },
+  readSql: shipmentViewSql,
   deletable: false,
 };
 

@@ -130,7 +130,8 @@ async function fuzz(token: string, label: string): Promise<FuzzRun> {
     '--no-color',
   ];
   const started = Date.now();
-  const child = spawn(env.SCHEMATHESIS_PATH!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
+  // Run in the scratch folder: schemathesis keeps a crash cache (.schemathesis/) in its working directory.
+  const child = spawn(env.SCHEMATHESIS_PATH!, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -179,7 +180,7 @@ describe('the OpenAPI contract under schemathesis', () => {
   });
 
   for (const role of ['VIEWER', 'ADMIN'] as const) {
-    it(`holds for an ${role}: every check, every phase, zero failures`, { timeout: 300_000 }, async () => {
+    it(`holds for ${role === "ADMIN" ? "an" : "a"} ${role}: every check, every phase, zero failures`, { timeout: 300_000 }, async () => {
       const user = role === 'ADMIN' ? admin : viewer;
       const token = await passwordToken(user.username, { password: user.password });
       const result = await fuzz(token, role.toLowerCase());

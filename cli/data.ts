@@ -1,8 +1,8 @@
 // `safeshipper data reencrypt`: moves every field-encrypted value to the current DATA_ENCRYPTION_KEY
 // (and to the current format, bound to its row), so a previous key can then be retired.
 import { reencryptFields } from '../db/encrypted-fields.js';
-import { FieldEncryption } from '../security/field-encryption.js';
-import { UsageError } from './errors.js';
+import { FieldEncryption, FieldIntegrityError } from '../security/field-encryption.js';
+import { CommandFailed, UsageError } from './errors.js';
 
 const DEFAULT_BATCH = 500;
 
@@ -19,7 +19,13 @@ export async function reencryptCommand(options: { batchSize?: string | undefined
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const columns = await reencryptFields(url, fields, { batchSize });
+  const columns = await reencryptFields(url, fields, { batchSize }).catch((error: unknown) => {
+    // A value no key opens is the data's fault, not the program's: say which, and what the batches before it did.
+    if (error instanceof Error && error.cause instanceof FieldIntegrityError) {
+      throw new CommandFailed(`stopped: ${error.message}. Batches before it are done and a rerun resumes; fix or clear that value first (or add the key that sealed it to DATA_ENCRYPTION_PREVIOUS_KEYS).`);
+    }
+    throw error;
+  });
   return {
     keyId: fields.currentKeyId,
     rewritten: columns.reduce((sum, column) => sum + column.rewritten, 0),

@@ -8,3 +8,11 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** The command ran but could not finish (bad data found, a system refused): stderr, exit 1, no stack trace. */
+export class CommandFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandFailed';
+  }
+}

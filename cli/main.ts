@@ -2,7 +2,7 @@
 // bad usage or input goes to stderr with exit 2 and nothing on stdout.
 import { parseArgs } from 'node:util';
 import { checkCompatibilityCommand, complianceCommand, placardsCommand } from './dg.js';
-import { UsageError } from './errors.js';
+import { CommandFailed, UsageError } from './errors.js';
 import { isRegime } from '../domain/dangerous-goods/regime.js';
 import { syncCommand } from './dg-sync.js';
 import { reencryptCommand } from './data.js';
@@ -108,6 +108,9 @@ async function main(): Promise<void> {
       if (err.message === 'missing command' || err.message.startsWith('unknown command')) lines.push('', USAGE.trimEnd());
       process.stderr.write(`${lines.join('\n')}\n`);
       process.exitCode = 2;
+    } else if (err instanceof CommandFailed) {
+      process.stderr.write(`safeshipper: ${err.message}\n`);
+      process.exitCode = 1;
     } else {
       process.stderr.write(`safeshipper: internal error: ${(err as Error).stack ?? String(err)}\n`);
       process.exitCode = 1;

@@ -187,7 +187,8 @@ describe('field encryption: key rotation, re-encryption, values bound to their r
     const K3 = randomBytes(32).toString('base64');
     const stopped = await reencrypt(['--batch-size', '1'], { DATA_ENCRYPTION_KEY: K3, DATA_ENCRYPTION_PREVIOUS_KEYS: K2 });
     expect(stopped).toMatchObject({ code: 1, stdout: '' });
-    expect(stopped.stderr).toContain(`emergency_contacts.phone of row (${last}): the value was altered, or moved from another row, column or company`);
+    expect(stopped.stderr).toMatch(new RegExp(`^safeshipper: stopped: emergency_contacts\\.phone of row \\(${last}\\): the value was altered, or moved from another row, column or company`));
+    expect(stopped.stderr).not.toMatch(/internal error|\n\s+at /);
     const sealedBy = async () => Object.fromEntries((await stored()).map((row) => [row.id, row.phone.split(':')[1]]));
     expect(await sealedBy()).toEqual({ [first]: keyId(K3), [second]: keyId(K3), [last]: keyId(K2) });
 

@@ -197,6 +197,12 @@ describe('docker-compose.yml', () => {
     expect(JSON.stringify(keycloak.ports ?? [])).not.toContain('9000');
   });
 
+  it('publishes MQTT over TLS only: device secrets never cross a network in clear', () => {
+    const ingest = compose.services.ingest!;
+    expect(ingest.ports).toEqual(['8883:8883']);
+    expect(ingest.environment).toMatchObject({ MQTT_TLS_PORT: '8883', MQTT_TLS_CERT_FILE: expect.stringMatching(/^\/run\//), MQTT_TLS_KEY_FILE: expect.stringMatching(/^\/run\//) });
+  });
+
   it('runs Redis with a password that the app is given', () => {
     const redis = service('redis');
     expect(redis.environment?.REDIS_PASSWORD).toMatch(required('REDIS_PASSWORD'));

@@ -4,6 +4,7 @@ import { EntitySchema, type OptionalProps } from '@mikro-orm/core';
 type Generated = 'id' | 'version' | 'createdAt' | 'updatedAt';
 import { GeographyType, type GeoJsonPoint, type GeoJsonPolygon } from './geography.js';
 import { DEFAULT_REGIME, type Regime } from '../domain/dangerous-goods/regime.js';
+import type { ShipmentStatus } from '../domain/shipment-lifecycle.js';
 
 /**
  * Every tenant-owned entity carries the `tenant` filter, on by default: a query made
@@ -253,8 +254,8 @@ export const EmergencyContactSchema = new EntitySchema<EmergencyContact>({
   },
 });
 
-export type ShipmentStatus = 'DRAFT' | 'PLANNED' | 'DISPATCHED' | 'IN_TRANSIT' | 'DELIVERED' | 'CANCELLED';
 
+/** Written only by the shipment workflow's activities (domain/shipment-lifecycle.ts). */
 export interface Shipment extends Owned {
   shipmentNumber: string;
   status: ShipmentStatus;

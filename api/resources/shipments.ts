@@ -5,6 +5,7 @@ import type { ResourceDefinition } from '../resource.js';
 import { validationFailed, type FieldError } from '../problem.js';
 import { text } from '../validation.js';
 import { shipmentViewSql } from '../../db/shipments.js';
+import { SHIPMENT_STATUSES } from '../../domain/shipment-lifecycle.js';
 
 const place = z.strictObject({
   address: text(500),
@@ -93,7 +94,7 @@ export const shipments: ResourceDefinition<Shipment, z.infer<typeof create>, z.i
     updatedAt: s.updatedAt,
   }),
   filters: z.object({
-    status: z.enum(['DRAFT', 'PLANNED', 'DISPATCHED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED']).optional(),
+    status: z.enum(SHIPMENT_STATUSES).optional(),
     shipmentNumber: text(32, 0).optional(),
     vehicleId: z.uuid().optional(),
   }),
@@ -158,7 +159,7 @@ const placeView = z.object({ address: z.string(), location: z.tuple([z.number(),
 export const shipmentView = z.object({
   id: z.uuid(),
   shipmentNumber: z.string(),
-  status: z.enum(['DRAFT', 'PLANNED', 'DISPATCHED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED'] satisfies Shipment['status'][]),
+  status: z.enum(SHIPMENT_STATUSES),
   origin: placeView,
   destination: placeView,
   pickupAt: z.iso.datetime(),

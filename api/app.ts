@@ -24,7 +24,7 @@ import { deviceRoutes } from './resources/devices.js';
 import { fieldEncryptionFromConfig } from '../security/field-encryption.js';
 import { AuditCheckpointSeal } from '../security/audit-checkpoint.js';
 import Router from '@koa/router';
-import { databaseRules, type RulesSource } from './rules-source.js';
+import { databaseRules, type RulesSource } from '../db/dangerous-goods-rules.js';
 import { authFailureLimit, limitsFromConfig, perUserLimit, rateLimiter, type RateLimiter } from './middleware/rate-limit.js';
 import type { ApiState, RouteDeps } from './routing.js';
 import { docsRoutes } from './routes/docs.js';

@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
+import { SHIPMENT_TASK_QUEUE } from '../workflows/contracts/shipment.js';
 
 /**
  * The whole configuration, read from the environment and validated once at start.
@@ -100,4 +101,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** Each bounded context has its own task queue, so workers scale per context. */
 export const taskQueues = (config: Pick<Config, 'TEMPORAL_TASK_QUEUE_PREFIX'>) => ({
   platform: `${config.TEMPORAL_TASK_QUEUE_PREFIX}platform`,
+  shipments: `${config.TEMPORAL_TASK_QUEUE_PREFIX}${SHIPMENT_TASK_QUEUE}`,
 });

@@ -1,3 +1,6 @@
+import type { EntityManager } from './orm.js';
+import type { ShipmentStatus } from '../domain/shipment-lifecycle.js';
+
 /**
  * GET /shipments/{id} built by PostgreSQL (the hottest read, served without the ORM through
  * `readInTenant`): the same JSON as the resource's `view`, dates as JSON.stringify writes them
@@ -14,4 +17,52 @@ export function shipmentViewSql({ companyId, id }: { companyId: string; id: stri
     'vehicleId', vehicle_id, 'driverId', driver_id, 'emergencyContactId', emergency_contact_id,
     'createdAt', ${iso('created_at')}, 'updatedAt', ${iso('updated_at')}) AS view
     FROM shipments WHERE company_id = ${companyId} AND id = ${id}`;
+}
+
+/** A shipment's consignment lines as the compliance engine reads them (catalogue identity + quantity). */
+export async function shipmentLoadLines(em: EntityManager, shipmentId: string): Promise<Array<{ unNumber: string | null; packingGroup: 'I' | 'II' | 'III' | null; properShippingName: string; technicalName: string | null; quantity: number; unit: 'kg' | 'L'; packages: number }>> {
+  const rows = await em.execute<Array<{ un_number: string | null; packing_group: 'I' | 'II' | 'III' | null; proper_shipping_name: string; technical_name: string | null; quantity: string; unit: 'kg' | 'L'; packages: number }>>(
+    `SELECT dg.un_number, dg.packing_group, dg.proper_shipping_name, ci.technical_name, ci.quantity, ci.unit, ci.packages
+       FROM consignment_items ci JOIN dangerous_goods dg ON dg.id = ci.dangerous_good_id
+      WHERE ci.shipment_id = ? ORDER BY ci.created_at, ci.id`,
+    [shipmentId],
+  );
+  return rows.map((r) => ({ unNumber: r.un_number, packingGroup: r.packing_group, properShippingName: r.proper_shipping_name, technicalName: r.technical_name, quantity: Number(r.quantity), unit: r.unit, packages: r.packages }));
+}
+
+/** Writes the lifecycle's status (and, on assignment, the vehicle and driver); returns the row before, or null when the shipment is gone. */
+export async function writeShipmentStatus(
+  em: EntityManager,
+  change: { shipmentId: string; status: ShipmentStatus; vehicleId?: string; driverId?: string },
+): Promise<{ status: ShipmentStatus; vehicleId: string | null; driverId: string | null } | null> {
+  const [before] = await em.execute<Array<{ status: ShipmentStatus; vehicle_id: string | null; driver_id: string | null }>>('SELECT status, vehicle_id, driver_id FROM shipments WHERE id = ? FOR UPDATE', [change.shipmentId]);
+  if (!before) return null;
+  await em.execute(
+    'UPDATE shipments SET status = ?, vehicle_id = coalesce(?, vehicle_id), driver_id = coalesce(?, driver_id), version = version + 1, updated_at = now() WHERE id = ?',
+    [change.status, change.vehicleId ?? null, change.driverId ?? null, change.shipmentId],
+  );
+  return { status: before.status, vehicleId: before.vehicle_id, driverId: before.driver_id };
+}
+
+/** What decides whether a driver and a vehicle may take a load: licence, training and inspection dates, grounding. */
+export async function assignmentFacts(
+  em: EntityManager,
+  driverId: string,
+  vehicleId: string,
+): Promise<{ driver: { name: string; licenceExpiresOn: string; trainingExpiresOn: string[] } | null; vehicle: { registration: string; status: 'ACTIVE' | 'GROUNDED'; inspectionExpiresOn: string | null } | null }> {
+  const [driver] = await em.execute<Array<{ full_name: string; licence: string; training: string[] }>>(
+    `SELECT d.full_name, to_char(d.dg_licence_expires_on, 'YYYY-MM-DD') AS licence,
+            coalesce(array_agg(to_char(t.expires_on, 'YYYY-MM-DD')) FILTER (WHERE t.id IS NOT NULL), '{}') AS training
+       FROM drivers d LEFT JOIN driver_training_records t ON t.driver_id = d.id
+      WHERE d.id = ? GROUP BY d.id`,
+    [driverId],
+  );
+  const [vehicle] = await em.execute<Array<{ registration: string; status: 'ACTIVE' | 'GROUNDED'; inspection: string | null }>>(
+    `SELECT registration, status, to_char(inspection_expires_on, 'YYYY-MM-DD') AS inspection FROM vehicles WHERE id = ?`,
+    [vehicleId],
+  );
+  return {
+    driver: driver ? { name: driver.full_name, licenceExpiresOn: driver.licence, trainingExpiresOn: driver.training } : null,
+    vehicle: vehicle ? { registration: vehicle.registration, status: vehicle.status, inspectionExpiresOn: vehicle.inspection } : null,
+  };
 }

@@ -7,6 +7,8 @@ import type { Logger } from '../config/logger.js';
 import type { Database } from '../db/orm.js';
 import { createActivities } from '../activities/index.js';
 import { AuditCheckpointSeal } from '../security/audit-checkpoint.js';
+import { databaseRules } from '../db/dangerous-goods-rules.js';
+import { ensureSearchAttributes } from './search-attributes.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -16,7 +18,7 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 }
 
 export interface RunningWorker {
-  worker: Worker;
+  workers: Worker[];
   /** Resolves when the worker has drained and stopped. */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -34,23 +36,32 @@ function installRuntime(log: Logger): void {
 
 export async function startWorker(config: Config, db: Database, log: Logger, options: { bundle?: WorkflowBundleWithSourceMap } = {}): Promise<RunningWorker> {
   installRuntime(log);
+  await ensureNamespaceSetup(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await Worker.create({
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: taskQueues(config).platform,
-    ...(options.bundle ? { workflowBundle: options.bundle } : { workflowsPath }),
-    activities: createActivities({ db, auditSeal: new AuditCheckpointSeal(config.AUDIT_CHECKPOINT_KEY), catalogueDatabaseUrl: config.DATABASE_CATALOGUE_URL }),
-    shutdownGraceTime: '10 seconds',
-  });
-  const done = worker.run().finally(() => connection.close());
-  await ensureSchedules(config);
-  log.info({ taskQueue: taskQueues(config).platform }, 'worker started');
+  const activities = createActivities({ db, auditSeal: new AuditCheckpointSeal(config.AUDIT_CHECKPOINT_KEY), catalogueDatabaseUrl: config.DATABASE_CATALOGUE_URL, rules: databaseRules(db) });
+  // One worker per bounded context's task queue, sharing the connection, the bundle and the activities.
+  const queues = Object.values(taskQueues(config));
+  const workers = await Promise.all(
+    queues.map((taskQueue) =>
+      Worker.create({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue,
+        ...(options.bundle ? { workflowBundle: options.bundle } : { workflowsPath }),
+        activities,
+        shutdownGraceTime: '10 seconds',
+      }),
+    ),
+  );
+  const done = Promise.all(workers.map((worker) => worker.run())).then(
+    () => undefined,
+  ).finally(() => connection.close());
+  log.info({ taskQueues: queues }, 'worker started');
   return {
-    worker,
+    workers,
     done,
     async shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;
     },
   };
@@ -67,10 +78,11 @@ export const SCHEDULES = [
   { name: 'audit-checkpoint', workflowType: 'auditCheckpointWorkflow', every: '5 minutes' },
 ] as const;
 
-/** Scheduled work exists once per namespace; creating it again is a no-op. */
-async function ensureSchedules(config: Config): Promise<void> {
+/** The namespace's search attributes and scheduled work exist once per namespace; ensuring them again is a no-op. */
+async function ensureNamespaceSetup(config: Config): Promise<void> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
+    await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE);
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     for (const schedule of SCHEDULES) {
       await client.schedule

@@ -13,7 +13,7 @@ import { securedRouteWithoutTenantData as route, type ApiState, type RouteDeps }
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { parse, text } from '../validation.js';
 import { routeParams } from '../resource.js';
-import type { RulesSource } from '../rules-source.js';
+import type { RulesSource } from '../../db/dangerous-goods-rules.js';
 
 export const listQuery = z.strictObject({
   search: text(200).optional(),

@@ -2,17 +2,9 @@ import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Component, StackContext } from './component.js';
+import { SEARCH_ATTRIBUTES } from '../../services/search-attributes.js';
 import { alive, capture, daemon, ensurePortFree, httpOk, readPid, run, stopDaemon, waitFor } from './processes.js';
 
-/** Custom search attributes the workflows set, so operations staff can filter in the Temporal UI. */
-export const SEARCH_ATTRIBUTES = {
-  CompanyId: 'Keyword',
-  ShipmentNumber: 'Keyword',
-  ShipmentStatus: 'Keyword',
-  VehicleId: 'Keyword',
-  DeviceId: 'Keyword',
-  IncidentSeverity: 'Keyword',
-} as const;
 
 const requirements = fileURLToPath(new URL('./requirements.txt', import.meta.url));
 const exists = (path: string) => access(path).then(() => true, () => false);
@@ -56,7 +48,9 @@ export function temporal(ctx: StackContext): Component {
       await ensurePortFree(ctx.settings.temporalUiPort, 'Temporal Web UI', 'SAFESHIPPER_TEMPORAL_UI_PORT');
       const dbDir = join(ctx.settings.root, 'temporal');
       await mkdir(dbDir, { recursive: true });
-      const attributes = Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
+      // The CLI spells types as the UI does (KEYWORD_LIST → KeywordList).
+      const cliType = (type: string) => type.toLowerCase().replace(/(^|_)(\w)/g, (_, _sep: string, c: string) => c.toUpperCase());
+      const attributes = [...SEARCH_ATTRIBUTES].flatMap(([name, type]) => ['--search-attribute', `${name}=${cliType(type)}`]);
       const pid = await daemon(
         cli,
         [

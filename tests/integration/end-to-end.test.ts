@@ -3,7 +3,7 @@ import mqtt from 'mqtt';
 import pg from 'pg';
 import { apiRouters, createApp } from '../../api/app.js';
 import { tokenVerifier } from '../../api/auth.js';
-import { databaseRules } from '../../api/rules-source.js';
+import { databaseRules } from '../../db/dangerous-goods-rules.js';
 import { FieldEncryption } from '../../security/field-encryption.js';
 import { AuditCheckpointSeal } from '../../security/audit-checkpoint.js';
 import { Connection } from '@temporalio/client';

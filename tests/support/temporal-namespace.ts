@@ -1,7 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../../infra/stack/temporal.js';
+import { ensureSearchAttributes } from '../../services/search-attributes.js';
 
 /**
  * Test runs execute their workflows in a namespace of their own, never in `default`, which is
@@ -11,17 +10,6 @@ import { SEARCH_ATTRIBUTES } from '../../infra/stack/temporal.js';
 export const TEST_NAMESPACE = 'safeshipper-tests';
 const RETENTION = '1 day';
 const ALREADY_EXISTS = 6;
-
-const { IndexedValueType } = temporal.api.enums.v1;
-const indexedType: Record<string, temporal.api.enums.v1.IndexedValueType> = {
-  Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  KeywordList: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-  Text: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  Double: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
-  Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-  Datetime: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-};
 
 async function eventually<T>(what: string, attempt: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -45,14 +33,7 @@ export async function ensureTestNamespace(address: string, namespace = TEST_NAME
         if (error.code !== ALREADY_EXISTS) throw error;
       });
     await eventually(`namespace ${namespace} not available`, () => connection.workflowService.describeNamespace({ namespace }));
-    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-    const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !(customAttributes && name in customAttributes));
-    if (missing.length > 0) {
-      await connection.operatorService.addSearchAttributes({
-        namespace,
-        searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, indexedType[type]!])),
-      });
-    }
+    await ensureSearchAttributes(connection, namespace);
     // The frontend caches namespaces: wait until a client can use this one.
     const client = new Client({ connection, namespace });
     await eventually(`namespace ${namespace} not usable`, () => client.workflow.count());

@@ -1,5 +1,5 @@
-import type { Database } from '../db/orm.js';
-import { catalogueInForce, latestCatalogueRevision } from '../db/dangerous-goods.js';
+import type { Database } from './orm.js';
+import { catalogueInForce, latestCatalogueRevision } from './dangerous-goods.js';
 import { buildCatalogue, type Catalogue } from '../domain/dangerous-goods/catalogue.js';
 import type { SegregationRules } from '../domain/dangerous-goods/segregation.js';
 import { readSegregationRules } from '../data/load.js';

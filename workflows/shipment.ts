@@ -1,0 +1,141 @@
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { FINAL_STATUSES, nextStatus, refusal, type ShipmentEvent, type ShipmentStatus } from '../domain/shipment-lifecycle.js';
+import {
+  amendedSignal,
+  arriveUpdate,
+  assignUpdate,
+  bookUpdate,
+  cancelUpdate,
+  closeUpdate,
+  deliverUpdate,
+  departUpdate,
+  ShipmentSearchAttributes,
+  stateQuery,
+  timelineQuery,
+  TRANSITION_REFUSED,
+  type Actor,
+  type ShipmentInput,
+  type ShipmentState,
+} from './contracts/shipment.js';
+
+const { recordShipmentStatus, recordShipmentAlert, checkShipmentCompliance } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+// A refused assignment is an answer, not an outage: tried once, its refusal goes back to the caller.
+const { checkAssignment } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
+
+/** Statuses in which a missed pickup or a late delivery still matters. */
+const BEFORE_DEPARTURE: readonly ShipmentStatus[] = ['DRAFT', 'BOOKED', 'DG_VALIDATED', 'NON_COMPLIANT', 'READY'];
+const BEFORE_DELIVERY: readonly ShipmentStatus[] = [...BEFORE_DEPARTURE, 'IN_TRANSIT', 'ARRIVED'];
+
+const today = () => new Date(Date.now()).toISOString().slice(0, 10);
+
+/**
+ * One shipment's life, from DRAFT to CLOSED or CANCELLED (domain/shipment-lifecycle.ts). People
+ * move it by updates, each validated against the transition table before it is accepted; the
+ * workflow itself runs the compliance engine on booking (and again after an amendment) and
+ * raises an alert when the pickup time passes before departure or `deliverBy` before delivery.
+ * Every status it reaches is written to the shipment's row by an activity, and nowhere else.
+ */
+export async function shipmentWorkflow(input: ShipmentInput, carried?: ShipmentState): Promise<ShipmentState> {
+  const state: ShipmentState = carried ?? { status: 'DRAFT', vehicleId: null, driverId: null, compliance: null, proofOfDelivery: null, alerts: { pickupMissed: false, deliveryLate: false }, timeline: [] };
+  let amendedBy: Actor | null = null;
+
+  const note = (event: string, by: Actor | null, detail: string | null = null) => {
+    state.timeline.push({ at: new Date(Date.now()).toISOString(), event, status: state.status, by: by?.username ?? by?.subject ?? null, detail });
+  };
+  const move = async (event: ShipmentEvent, by: Actor | null, change: { vehicleId?: string; driverId?: string; detail?: string } = {}) => {
+    const status = nextStatus(state.status, event);
+    await recordShipmentStatus({ companyId: input.companyId, shipmentId: input.shipmentId, status, event, by, ...(change.vehicleId ? { vehicleId: change.vehicleId, driverId: change.driverId! } : {}) });
+    state.status = status;
+    upsertSearchAttributes([{ key: ShipmentSearchAttributes.ShipmentStatus, value: status }]);
+    note(event, by, change.detail ?? null);
+    return state;
+  };
+  /** The update validator: a transition the table does not allow from the current state is refused before it is accepted. */
+  const allowed = <Args extends unknown[]>(event: ShipmentEvent) => (..._args: Args) => {
+    const reason = refusal(state.status, event);
+    if (reason) throw ApplicationFailure.nonRetryable(reason, TRANSITION_REFUSED);
+  };
+
+  setHandler(stateQuery, () => state);
+  setHandler(timelineQuery, () => state.timeline);
+  setHandler(amendedSignal, (by) => {
+    amendedBy = by;
+  });
+  setHandler(bookUpdate, (by) => move('book', by), { validator: allowed('book') });
+  setHandler(
+    assignUpdate,
+    async ({ vehicleId, driverId, by }) => {
+      await checkAssignment({ companyId: input.companyId, driverId, vehicleId, asOf: today() });
+      // The state may have moved (a cancel) while the activity ran.
+      allowed('assign')();
+      await move('assign', by, { vehicleId, driverId, detail: `vehicle ${vehicleId}, driver ${driverId}` });
+      state.vehicleId = vehicleId;
+      state.driverId = driverId;
+      upsertSearchAttributes([
+        { key: ShipmentSearchAttributes.VehicleId, value: vehicleId },
+        { key: ShipmentSearchAttributes.DriverId, value: driverId },
+      ]);
+      return state;
+    },
+    { validator: allowed('assign') },
+  );
+  setHandler(departUpdate, (by) => move('depart', by), { validator: allowed('depart') });
+  setHandler(arriveUpdate, (by) => move('arrive', by), { validator: allowed('arrive') });
+  setHandler(
+    deliverUpdate,
+    async ({ by, ...proof }) => {
+      state.proofOfDelivery = proof;
+      return move('deliver', by, { detail: `signed by ${proof.signedBy} at ${proof.signedAt}, document ${proof.documentId}` });
+    },
+    { validator: allowed('deliver') },
+  );
+  setHandler(closeUpdate, (by) => move('close', by), { validator: allowed('close') });
+  setHandler(cancelUpdate, ({ reason, by }) => move('cancel', by, { detail: reason }), { validator: allowed('cancel') });
+
+  /** The next alert still to come, if any: pickup first, then delivery. */
+  const nextAlert = () => {
+    if (!state.alerts.pickupMissed && BEFORE_DEPARTURE.includes(state.status)) return { kind: 'pickup-missed' as const, at: Date.parse(input.pickupAt), detail: `not departed by the pickup time ${input.pickupAt}` };
+    if (!state.alerts.deliveryLate && BEFORE_DELIVERY.includes(state.status)) return { kind: 'delivery-late' as const, at: Date.parse(input.deliverBy), detail: `not delivered by ${input.deliverBy}` };
+    return null;
+  };
+
+  while (!FINAL_STATUSES.includes(state.status)) {
+    if (state.status === 'BOOKED') {
+      const { unNumbers, ...compliance } = await checkShipmentCompliance({ companyId: input.companyId, shipmentId: input.shipmentId, asOf: today() });
+      state.compliance = compliance;
+      upsertSearchAttributes([{ key: ShipmentSearchAttributes.UnNumbers, value: unNumbers }]);
+      // A cancel may have landed while the engine ran.
+      if (state.status === 'BOOKED') await move(compliance.status === 'COMPLIANT' ? 'validate' : 'reject', null, { detail: compliance.failures.join('; ') || `compliant under ${compliance.regime}` });
+      continue;
+    }
+    if (state.status === 'NON_COMPLIANT' && amendedBy) {
+      const by: Actor = amendedBy;
+      amendedBy = null;
+      await move('amend', by);
+      continue;
+    }
+    if (workflowInfo().continueAsNewSuggested) {
+      // Updates in flight finish in this run; the next one starts from the state they left.
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof shipmentWorkflow>(input, state);
+    }
+    const seen = state.status;
+    const alert = nextAlert();
+    const woken = () => state.status !== seen || (seen === 'NON_COMPLIANT' && amendedBy !== null) || workflowInfo().continueAsNewSuggested;
+    if (!alert) {
+      await condition(woken);
+      continue;
+    }
+    if (await condition(woken, Math.max(alert.at - Date.now(), 1))) continue;
+    state.alerts[alert.kind === 'pickup-missed' ? 'pickupMissed' : 'deliveryLate'] = true;
+    note(`alert.${alert.kind}`, null, alert.detail);
+    await recordShipmentAlert({ companyId: input.companyId, shipmentId: input.shipmentId, kind: alert.kind, detail: alert.detail });
+  }
+  // Handlers still running (an update that moved the shipment to its final state) answer before the workflow completes.
+  await condition(allHandlersFinished);
+  return state;
+}

@@ -1,5 +1,7 @@
 import Koa from 'koa';
-import type { Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
+import { taskQueues } from '../config/env.js';
+import { shipmentLifecycleRoutes } from './routes/shipment-lifecycle.js';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../config/logger.js';
 import type { Database } from '../db/orm.js';
@@ -84,7 +86,8 @@ export function createApp({
     recentCallers: new Map(),
     ...(limited ? { beforeHandler: perUserLimit(limiter) } : {}),
   };
-  const api = apiRouters(deps, databaseRules(db), identity);
+  const lifecycle = { client: new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE }), shipmentsTaskQueue: taskQueues(config).shipments };
+  const api = apiRouters(deps, databaseRules(db), identity, lifecycle);
   const docs = docsRoutes({ oidcIssuer: config.OIDC_ISSUER }); // public, outside the policy table: the OpenAPI contract and its docs page
   app.use(allowedMethods([health, ...api, docs]));
   app.use(health.routes());
@@ -95,7 +98,7 @@ export function createApp({
 }
 
 /** Every `/api/v1` router; each route in them is registered through the policy table. */
-export function apiRouters(deps: RouteDeps, rules: RulesSource, identity: KeycloakAdmin | undefined): Array<Router<ApiState>> {
+export function apiRouters(deps: RouteDeps, rules: RulesSource, identity: KeycloakAdmin | undefined, lifecycle: { client: Client; shipmentsTaskQueue: string }): Array<Router<ApiState>> {
   const masterData = new Router<ApiState>({ prefix: '/api/v1' });
   resourceRoutes(masterData, deps, vehicles);
   resourceRoutes(masterData, deps, drivers);
@@ -106,5 +109,13 @@ export function apiRouters(deps: RouteDeps, rules: RulesSource, identity: Keyclo
   resourceRoutes(masterData, deps, consignmentItems);
   deviceRoutes(masterData, deps);
   // Fixed paths before their parameterised siblings (/geofences/nearby before /geofences/:id).
-  return [platformRoutes(deps), companyRoutes(deps), userRoutes(deps, identity), dangerousGoodsRoutes(deps, rules), masterData, adminRoutes(deps)];
+  return [
+    platformRoutes(deps),
+    companyRoutes(deps),
+    userRoutes(deps, identity),
+    dangerousGoodsRoutes(deps, rules),
+    masterData,
+    shipmentLifecycleRoutes(deps, lifecycle.client, lifecycle.shipmentsTaskQueue),
+    adminRoutes(deps),
+  ];
 }

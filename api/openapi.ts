@@ -19,6 +19,7 @@ import { auditQuery, updateCompany } from './routes/company.js';
 import { nearbyQuery } from './routes/platform.js';
 import { byUnParams, compatibilityQuery, listQuery as dangerousGoodsListQuery, placardQuery } from './routes/dangerous-goods.js';
 import { createCompany, reason as adminShipmentsQuery } from './routes/admin.js';
+import { lifecycleViews, transitionBodies } from './routes/shipment-lifecycle.js';
 
 /**
  * The OpenAPI 3.1 contract of `/api/v1`, built from the same zod schemas the handlers parse with
@@ -508,6 +509,47 @@ function collectionOperations(spec: CollectionSpec, all: CollectionSpec[]): Arra
   return operations;
 }
 
+/** The shipment lifecycle's transitions (api/routes/shipment-lifecycle.ts): each runs one update on the shipment's workflow. */
+function lifecycleOperations() {
+  const state = fresh(lifecycleViews.state).openapi('ShipmentLifecycleState', { description: "The shipment workflow's state after the transition, its timeline included." });
+  const params = idParams('id');
+  const op = (verb: string, summary: string, description: string, body: z.ZodType | undefined, refusedWhen: string): OperationSpec => ({
+    operationId: `${verb}Shipment`,
+    summary,
+    description: `${description} Runs as an update on the shipment's workflow (\`shipment-{id}\`); the answer is its state once the transition is recorded.`,
+    tag: 'Shipments',
+    params,
+    ...(body ? { body } : {}),
+    success: { status: 200, description: 'The shipment lifecycle state after the transition.', schema: state },
+    errors: { ...BODY_ERRORS, 404: 'No such shipment in your company.', 409: `The transition is refused, with the reason: ${refusedWhen}`, 422: 'The body did not pass validation (`errors` names each field).' },
+  });
+  const notAllowed = 'the shipment is not in a state this transition may leave from';
+  return {
+    'POST /api/v1/shipments/:id/book': op('book', 'Book a shipment', 'DRAFT → BOOKED; starts the shipment\'s workflow, which then runs the compliance engine on its consignment items (→ DG_VALIDATED or NON_COMPLIANT).', undefined, `${notAllowed} (DRAFT).`),
+    'POST /api/v1/shipments/:id/assign': op(
+      'assign',
+      'Assign a vehicle and driver',
+      'DG_VALIDATED or READY → READY. Refused when the driver\'s DG licence or training is not current, or the vehicle is grounded or its inspection is not current.',
+      fresh(transitionBodies.assign).openapi('ShipmentAssignment'),
+      `${notAllowed} (DG_VALIDATED, READY), or the driver or vehicle may not take the load (each reason named).`,
+    ),
+    'POST /api/v1/shipments/:id/depart': op('depart', 'Record departure', 'READY → IN_TRANSIT.', undefined, `${notAllowed} (READY).`),
+    'POST /api/v1/shipments/:id/arrive': op('arrive', 'Record arrival', 'IN_TRANSIT → ARRIVED.', undefined, `${notAllowed} (IN_TRANSIT).`),
+    'POST /api/v1/shipments/:id/deliver': op('deliver', 'Record proof of delivery', 'ARRIVED → DELIVERED, with who signed, when, and the proof-of-delivery document id.', fresh(transitionBodies.deliver).openapi('ProofOfDelivery'), `${notAllowed} (ARRIVED).`),
+    'POST /api/v1/shipments/:id/close': op('close', 'Close a shipment', 'DELIVERED → CLOSED; the workflow completes.', undefined, `${notAllowed} (DELIVERED).`),
+    'POST /api/v1/shipments/:id/cancel': op('cancel', 'Cancel a shipment', 'Any state before IN_TRANSIT → CANCELLED; the workflow completes.', fresh(transitionBodies.cancel).openapi('ShipmentCancellation'), `${notAllowed} (before IN_TRANSIT).`),
+    'GET /api/v1/shipments/:id/timeline': {
+      operationId: 'getShipmentTimeline',
+      summary: "A shipment's timeline",
+      description: 'Every transition, compliance verdict and alert of the shipment\'s lifecycle, oldest first, with who and when; empty until the shipment is booked or cancelled.',
+      tag: 'Shipments',
+      params,
+      success: { status: 200, description: 'The timeline.', schema: z.object({ items: z.array(fresh(lifecycleViews.timelineEntry).openapi('ShipmentTimelineEntry')) }).openapi('ShipmentTimeline') },
+      errors: { 404: 'No such shipment in your company.' },
+    },
+  } satisfies Record<string, OperationSpec>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every other route, written out (typed against the policy table: a route added there and not
 // here fails the typecheck)
@@ -528,6 +570,7 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
   const adminCompanyRef = adminCompany.openapi('AdminCompany');
 
   return {
+    ...lifecycleOperations(),
     'GET /api/v1/me': {
       operationId: 'getMe',
       summary: 'Who am I',

@@ -66,3 +66,9 @@ export async function assignmentFacts(
     vehicle: vehicle ? { registration: vehicle.registration, status: vehicle.status, inspectionExpiresOn: vehicle.inspection } : null,
   };
 }
+
+/** What the lifecycle routes need of a shipment to start or move its workflow (for `readInTenant`). */
+export function shipmentLifecycleRowSql({ companyId, id }: { companyId: string; id: string }): string {
+  const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+  return `SELECT shipment_number, status, ${iso('pickup_at')}, ${iso('deliver_by')} FROM shipments WHERE company_id = ${companyId} AND id = ${id}`;
+}

@@ -1,4 +1,4 @@
-import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { FINAL_STATUSES, nextStatus, refusal, type ShipmentEvent, type ShipmentStatus } from '../domain/shipment-lifecycle.js';
 import {
@@ -35,13 +35,23 @@ const today = () => new Date(Date.now()).toISOString().slice(0, 10);
 /**
  * One shipment's life, from DRAFT to CLOSED or CANCELLED (domain/shipment-lifecycle.ts). People
  * move it by updates, each validated against the transition table before it is accepted; the
- * workflow itself runs the compliance engine on booking (and again after an amendment) and
+ * compliance engine runs on booking (and again after an amendment signal) and the workflow
  * raises an alert when the pickup time passes before departure or `deliverBy` before delivery.
  * Every status it reaches is written to the shipment's row by an activity, and nowhere else.
  */
 export async function shipmentWorkflow(input: ShipmentInput, carried?: ShipmentState): Promise<ShipmentState> {
   const state: ShipmentState = carried ?? { status: 'DRAFT', vehicleId: null, driverId: null, compliance: null, proofOfDelivery: null, alerts: { pickupMissed: false, deliveryLate: false }, timeline: [] };
   let amendedBy: Actor | null = null;
+  /** A transition is running (its activities awaited): another is refused rather than interleaved with it. */
+  let busy = false;
+  const exclusive = async <T>(work: () => Promise<T>): Promise<T> => {
+    busy = true;
+    try {
+      return await work();
+    } finally {
+      busy = false;
+    }
+  };
 
   const note = (event: string, by: Actor | null, detail: string | null = null) => {
     state.timeline.push({ at: new Date(Date.now()).toISOString(), event, status: state.status, by: by?.username ?? by?.subject ?? null, detail });
@@ -54,9 +64,17 @@ export async function shipmentWorkflow(input: ShipmentInput, carried?: ShipmentS
     note(event, by, change.detail ?? null);
     return state;
   };
+  /** BOOKED → DG_VALIDATED or NON_COMPLIANT, as the compliance engine judges the consignment items. */
+  const checkCompliance = async () => {
+    const { unNumbers, ...compliance } = await checkShipmentCompliance({ companyId: input.companyId, shipmentId: input.shipmentId, asOf: today() });
+    state.compliance = compliance;
+    upsertSearchAttributes([{ key: ShipmentSearchAttributes.UnNumbers, value: unNumbers }]);
+    await move(compliance.status === 'COMPLIANT' ? 'validate' : 'reject', null, { detail: compliance.failures.join('; ') || `compliant under ${compliance.regime}` });
+    return state;
+  };
   /** The update validator: a transition the table does not allow from the current state is refused before it is accepted. */
   const allowed = <Args extends unknown[]>(event: ShipmentEvent) => (..._args: Args) => {
-    const reason = refusal(state.status, event);
+    const reason = busy ? `another transition of this shipment is in progress; try ${event} again` : refusal(state.status, event);
     if (reason) throw ApplicationFailure.nonRetryable(reason, TRANSITION_REFUSED);
   };
 
@@ -65,36 +83,49 @@ export async function shipmentWorkflow(input: ShipmentInput, carried?: ShipmentS
   setHandler(amendedSignal, (by) => {
     amendedBy = by;
   });
-  setHandler(bookUpdate, (by) => move('book', by), { validator: allowed('book') });
+  // Booking answers with the compliance verdict: the caller learns at once whether the load may go.
+  setHandler(
+    bookUpdate,
+    (by) =>
+      exclusive(async () => {
+        await move('book', by);
+        return checkCompliance();
+      }),
+    { validator: allowed('book') },
+  );
   setHandler(
     assignUpdate,
-    async ({ vehicleId, driverId, by }) => {
-      await checkAssignment({ companyId: input.companyId, driverId, vehicleId, asOf: today() });
-      // The state may have moved (a cancel) while the activity ran.
-      allowed('assign')();
-      await move('assign', by, { vehicleId, driverId, detail: `vehicle ${vehicleId}, driver ${driverId}` });
-      state.vehicleId = vehicleId;
-      state.driverId = driverId;
-      upsertSearchAttributes([
-        { key: ShipmentSearchAttributes.VehicleId, value: vehicleId },
-        { key: ShipmentSearchAttributes.DriverId, value: driverId },
-      ]);
-      return state;
-    },
+    ({ vehicleId, driverId, by }) =>
+      exclusive(async () => {
+        await checkAssignment({ companyId: input.companyId, driverId, vehicleId, asOf: today() }).catch((error: unknown) => {
+          // The activity's refusal becomes the update's own, so the caller reads the reasons, not an activity failure.
+          if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === TRANSITION_REFUSED) throw ApplicationFailure.nonRetryable(error.cause.message, TRANSITION_REFUSED);
+          throw error;
+        });
+        await move('assign', by, { vehicleId, driverId, detail: `vehicle ${vehicleId}, driver ${driverId}` });
+        state.vehicleId = vehicleId;
+        state.driverId = driverId;
+        upsertSearchAttributes([
+          { key: ShipmentSearchAttributes.VehicleId, value: vehicleId },
+          { key: ShipmentSearchAttributes.DriverId, value: driverId },
+        ]);
+        return state;
+      }),
     { validator: allowed('assign') },
   );
-  setHandler(departUpdate, (by) => move('depart', by), { validator: allowed('depart') });
-  setHandler(arriveUpdate, (by) => move('arrive', by), { validator: allowed('arrive') });
+  setHandler(departUpdate, (by) => exclusive(() => move('depart', by)), { validator: allowed('depart') });
+  setHandler(arriveUpdate, (by) => exclusive(() => move('arrive', by)), { validator: allowed('arrive') });
   setHandler(
     deliverUpdate,
-    async ({ by, ...proof }) => {
-      state.proofOfDelivery = proof;
-      return move('deliver', by, { detail: `signed by ${proof.signedBy} at ${proof.signedAt}, document ${proof.documentId}` });
-    },
+    ({ by, ...proof }) =>
+      exclusive(async () => {
+        state.proofOfDelivery = proof;
+        return move('deliver', by, { detail: `signed by ${proof.signedBy} at ${proof.signedAt}, document ${proof.documentId}` });
+      }),
     { validator: allowed('deliver') },
   );
-  setHandler(closeUpdate, (by) => move('close', by), { validator: allowed('close') });
-  setHandler(cancelUpdate, ({ reason, by }) => move('cancel', by, { detail: reason }), { validator: allowed('cancel') });
+  setHandler(closeUpdate, (by) => exclusive(() => move('close', by)), { validator: allowed('close') });
+  setHandler(cancelUpdate, ({ reason, by }) => exclusive(() => move('cancel', by, { detail: reason })), { validator: allowed('cancel') });
 
   /** The next alert still to come, if any: pickup first, then delivery. */
   const nextAlert = () => {
@@ -104,18 +135,13 @@ export async function shipmentWorkflow(input: ShipmentInput, carried?: ShipmentS
   };
 
   while (!FINAL_STATUSES.includes(state.status)) {
-    if (state.status === 'BOOKED') {
-      const { unNumbers, ...compliance } = await checkShipmentCompliance({ companyId: input.companyId, shipmentId: input.shipmentId, asOf: today() });
-      state.compliance = compliance;
-      upsertSearchAttributes([{ key: ShipmentSearchAttributes.UnNumbers, value: unNumbers }]);
-      // A cancel may have landed while the engine ran.
-      if (state.status === 'BOOKED') await move(compliance.status === 'COMPLIANT' ? 'validate' : 'reject', null, { detail: compliance.failures.join('; ') || `compliant under ${compliance.regime}` });
-      continue;
-    }
     if (state.status === 'NON_COMPLIANT' && amendedBy) {
       const by: Actor = amendedBy;
       amendedBy = null;
-      await move('amend', by);
+      await exclusive(async () => {
+        await move('amend', by);
+        await checkCompliance();
+      });
       continue;
     }
     if (workflowInfo().continueAsNewSuggested) {

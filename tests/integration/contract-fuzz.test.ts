@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CompanySchema } from '../../db/entities.js';
 import { inTenant } from '../../db/orm.js';
 import { startTestApi, type TestApi } from '../support/api.js';
@@ -147,7 +147,7 @@ describe('the OpenAPI contract under schemathesis', () => {
   let viewer: { username: string; password: string };
 
   beforeAll(async () => {
-    api = await startTestApi({ API_RATE_LIMITS: 'off' });
+    api = await startTestApi({ API_RATE_LIMITS: 'off' }, { workflows: inject('workflowBundle') });
     await inTenant(api.db, company, async (em) => {
       em.create(CompanySchema, { id: company, name: `Contract fuzzing ${run}`, createdAt: new Date(), updatedAt: new Date() });
       await em.flush();

@@ -6,7 +6,8 @@ import { tokenVerifier } from '../../api/auth.js';
 import { databaseRules } from '../../db/dangerous-goods-rules.js';
 import { FieldEncryption } from '../../security/field-encryption.js';
 import { AuditCheckpointSeal } from '../../security/audit-checkpoint.js';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { taskQueues } from '../../config/env.js';
 import { ROUTE_POLICY } from '../../domain/policy.js';
 import { DEMO_DEVICE } from '../../db/seed.js';
 import { telemetryTopic } from '../../domain/telemetry-topics.js';
@@ -86,7 +87,7 @@ describe('the policy table', () => {
     const config = testConfig();
     const db = await testDatabase();
     try {
-      const registered = apiRouters({ db, verify: tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, allowedClients: config.OIDC_ALLOWED_CLIENTS }), fields: new FieldEncryption(config.DATA_ENCRYPTION_KEY), auditSeal: new AuditCheckpointSeal(config.AUDIT_CHECKPOINT_KEY), recentCallers: new Map() }, databaseRules(db), undefined)
+      const registered = apiRouters({ db, verify: tokenVerifier({ issuer: config.OIDC_ISSUER, audience: config.OIDC_AUDIENCE, allowedClients: config.OIDC_ALLOWED_CLIENTS }), fields: new FieldEncryption(config.DATA_ENCRYPTION_KEY), auditSeal: new AuditCheckpointSeal(config.AUDIT_CHECKPOINT_KEY), recentCallers: new Map() }, databaseRules(db), undefined, { client: new Client(), shipmentsTaskQueue: taskQueues(config).shipments })
         .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => `${method} ${String(layer.path)}`)))
         .sort();
       expect(registered).toEqual(Object.keys(ROUTE_POLICY).sort());

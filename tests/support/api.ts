@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Connection } from '@temporalio/client';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createApp } from '../../api/app.js';
+import { startWorker } from '../../services/worker.js';
 import type { Database } from '../../db/orm.js';
 import { passwordToken, silentLog, testConfig, testDatabase } from './stack.js';
 
@@ -14,10 +16,15 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** The API app on an ephemeral port with the test database and real Keycloak tokens; `overrides` change its configuration. */
-export async function startTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
+/**
+ * The API app on an ephemeral port with the test database and real Keycloak tokens; `overrides`
+ * change its configuration. With a workflow bundle, a worker runs beside it (the lifecycle routes
+ * need one to answer their updates).
+ */
+export async function startTestApi(overrides: Record<string, string> = {}, options: { workflows?: WorkflowBundleWithSourceMap } = {}): Promise<TestApi> {
   const config = testConfig(overrides);
   const db = await testDatabase();
+  const worker = options.workflows ? await startWorker(config, db, silentLog, { bundle: options.workflows }) : undefined;
   const temporal = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const server: Server = createApp({ config, db, temporal, log: silentLog }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
@@ -39,6 +46,7 @@ export async function startTestApi(overrides: Record<string, string> = {}): Prom
     async close() {
       await new Promise((resolve) => server.close(resolve));
       server.closeAllConnections();
+      await worker?.shutdown();
       await temporal.close();
       await db.close();
     },

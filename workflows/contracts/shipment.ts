@@ -6,6 +6,9 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ShipmentStatus } from '../../domain/shipment-lifecycle.js';
 
+/** The workflow's type, as clients start it (they import this contract, never the workflow file). */
+export const SHIPMENT_WORKFLOW_TYPE = 'shipmentWorkflow';
+
 /** One workflow per shipment, found by the shipment's id. */
 export const shipmentWorkflowId = (shipmentId: string) => `shipment-${shipmentId}`;
 

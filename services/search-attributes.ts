@@ -1,13 +1,14 @@
 import type { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { ShipmentSearchAttributes } from '../workflows/contracts/shipment.js';
 
 /** Every custom search attribute the workflows set, taken from their contracts: name → type. */
 export const SEARCH_ATTRIBUTES: ReadonlyMap<string, SearchAttributeType> = new Map(Object.values(ShipmentSearchAttributes).map((key) => [key.name, key.type]));
 
-const { IndexedValueType } = temporal.api.enums.v1;
-const indexedType: Record<SearchAttributeType, temporal.api.enums.v1.IndexedValueType> = {
+// A CommonJS module: its namespace is reached through the default export under Node's ESM loader.
+const { IndexedValueType } = proto.temporal.api.enums.v1;
+const indexedType: Record<SearchAttributeType, proto.temporal.api.enums.v1.IndexedValueType> = {
   KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
   TEXT: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,

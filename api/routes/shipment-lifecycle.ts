@@ -4,7 +4,7 @@ import { ApplicationFailure, TypedSearchAttributes, type UpdateDefinition } from
 import { z } from 'zod';
 import { shipmentLifecycleRowSql } from '../../db/shipments.js';
 import { readInTenant } from '../../db/tenant-read.js';
-import { refusal, SHIPMENT_STATUSES, type ShipmentEvent, type ShipmentStatus } from '../../domain/shipment-lifecycle.js';
+import { FINAL_STATUSES, refusal, SHIPMENT_STATUSES, type ShipmentEvent, type ShipmentStatus } from '../../domain/shipment-lifecycle.js';
 import {
   arriveUpdate,
   assignUpdate,
@@ -87,6 +87,8 @@ async function ownShipment(db: RouteDeps['db'], caller: Caller, ctx: Parameters<
  */
 async function transition<Arg>({ client, taskQueue }: Lifecycle, caller: Caller, { shipmentId, row }: OwnShipment, event: ShipmentEvent, update: UpdateDefinition<ShipmentState, [Arg]>, arg: Arg): Promise<ShipmentState> {
   const workflowId = shipmentWorkflowId(shipmentId);
+  // A CLOSED or CANCELLED shipment's workflow has completed: nothing may start a new one for it.
+  if (FINAL_STATUSES.includes(row.status)) throw conflict(refusal(row.status, event) ?? `the shipment is ${row.status}`);
   try {
     if (event === 'book' || event === 'cancel') {
       const input: ShipmentInput = { shipmentId, companyId: caller.companyId, shipmentNumber: row.shipment_number, pickupAt: row.pickup_at, deliverBy: row.deliver_by };
@@ -95,6 +97,7 @@ async function transition<Arg>({ client, taskQueue }: Lifecycle, caller: Caller,
         taskQueue,
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: new TypedSearchAttributes([
           { key: ShipmentSearchAttributes.CompanyId, value: caller.companyId },
           { key: ShipmentSearchAttributes.ShipmentNumber, value: row.shipment_number },

@@ -128,11 +128,14 @@ describe('shipment lifecycle through the API', () => {
     expect(await rowStatus(shipment.id)).toBe('DG_VALIDATED');
   });
 
-  it("answers another company's shipment 404 and a transition the lifecycle has not reached 409", async () => {
+  it("answers another company's shipment 404, and 409 to a transition the lifecycle has not reached or has left behind", async () => {
     const shipment = await newShipment('EDGE');
     expect((await post('boreal-operator', shipment.id, 'book')).status).toBe(404);
     expect(await json(await post('acme-driver', shipment.id, 'depart'), 409)).toMatchObject({ detail: 'cannot depart a shipment that is DRAFT; depart is allowed only from READY' });
     expect(await json(await post('acme-operator', shipment.id, 'cancel', { reason: 'order withdrawn' }), 200)).toMatchObject({ status: 'CANCELLED' });
+    expect(await rowStatus(shipment.id)).toBe('CANCELLED');
+    // Its workflow has completed: booking it again starts nothing.
+    expect(await json(await post('acme-operator', shipment.id, 'book'), 409)).toMatchObject({ detail: 'cannot book a shipment that is CANCELLED; book is allowed only from DRAFT' });
     expect(await rowStatus(shipment.id)).toBe('CANCELLED');
   });
 });

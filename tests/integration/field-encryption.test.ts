@@ -202,6 +202,7 @@ describe('field encryption: key rotation, re-encryption, values bound to their r
     expect(contacts.reduce((sum, column) => sum + column.rewritten, 0)).toBe(0);
     expect(contacts.reduce((sum, column) => sum + column.alreadyCurrent, 0)).toBe(values);
     expect(columns).toContainEqual({ table: 'idempotency_keys', column: 'body_ciphertext', rewritten: 3, alreadyCurrent: 0 });
-    expect((await get(await api({ current: K3 }), ids.chemtrec!)).status).toBe(200);
+    // Ids are random, so which contact sorts last (and was removed) varies: read one that stayed.
+    expect((await get(await api({ current: K3 }), first)).status).toBe(200);
   });
 });

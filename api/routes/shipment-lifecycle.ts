@@ -52,6 +52,9 @@ export const lifecycleViews = {
 
 const conflict = (detail: string) => new Problem(409, 'Conflict', detail);
 
+/** The transitions a person makes through the API (the others come from the workflow itself). */
+type TransitionVerb = Extract<ShipmentEvent, 'book' | 'assign' | 'depart' | 'arrive' | 'deliver' | 'close' | 'cancel'>;
+
 interface Lifecycle {
   client: Client;
   db: RouteDeps['db'];
@@ -120,41 +123,20 @@ export function shipmentLifecycleRoutes(deps: RouteDeps, client: Client, taskQue
   const actor = (caller: Caller): Actor => ({ subject: caller.subject, username: caller.username ?? null });
   const own = (ctx: Parameters<typeof routeParams>[0], caller: Caller) => ownShipment(deps.db, caller, ctx);
 
-  securedRouteWithoutTenantData(router, deps, 'POST /api/v1/shipments/:id/book', async (ctx, caller) => {
-    const shipment = await own(ctx, caller);
-    parse(transitionBodies.none, ctx.request.body);
-    ctx.body = await transition(lifecycle, caller, shipment, 'book', bookUpdate, actor(caller));
-  });
-  securedRouteWithoutTenantData(router, deps, 'POST /api/v1/shipments/:id/assign', async (ctx, caller) => {
-    const shipment = await own(ctx, caller);
-    const body = parse(transitionBodies.assign, ctx.request.body);
-    ctx.body = await transition(lifecycle, caller, shipment, 'assign', assignUpdate, { ...body, by: actor(caller) });
-  });
-  securedRouteWithoutTenantData(router, deps, 'POST /api/v1/shipments/:id/depart', async (ctx, caller) => {
-    const shipment = await own(ctx, caller);
-    parse(transitionBodies.none, ctx.request.body);
-    ctx.body = await transition(lifecycle, caller, shipment, 'depart', departUpdate, actor(caller));
-  });
-  securedRouteWithoutTenantData(router, deps, 'POST /api/v1/shipments/:id/arrive', async (ctx, caller) => {
-    const shipment = await own(ctx, caller);
-    parse(transitionBodies.none, ctx.request.body);
-    ctx.body = await transition(lifecycle, caller, shipment, 'arrive', arriveUpdate, actor(caller));
-  });
-  securedRouteWithoutTenantData(router, deps, 'POST /api/v1/shipments/:id/deliver', async (ctx, caller) => {
-    const shipment = await own(ctx, caller);
-    const body = parse(transitionBodies.deliver, ctx.request.body);
-    ctx.body = await transition(lifecycle, caller, shipment, 'deliver', deliverUpdate, { ...body, signedAt: new Date(body.signedAt).toISOString(), by: actor(caller) });
-  });
-  securedRouteWithoutTenantData(router, deps, 'POST /api/v1/shipments/:id/close', async (ctx, caller) => {
-    const shipment = await own(ctx, caller);
-    parse(transitionBodies.none, ctx.request.body);
-    ctx.body = await transition(lifecycle, caller, shipment, 'close', closeUpdate, actor(caller));
-  });
-  securedRouteWithoutTenantData(router, deps, 'POST /api/v1/shipments/:id/cancel', async (ctx, caller) => {
-    const shipment = await own(ctx, caller);
-    const body = parse(transitionBodies.cancel, ctx.request.body);
-    ctx.body = await transition(lifecycle, caller, shipment, 'cancel', cancelUpdate, { reason: body.reason, by: actor(caller) });
-  });
+  /** One route per transition: the caller's shipment (404 first), its body, then the update. */
+  const route = <Verb extends TransitionVerb, Body extends z.ZodType, Arg>(verb: Verb, update: UpdateDefinition<ShipmentState, [Arg]>, body: Body, toArg: (input: z.infer<Body>, by: Actor) => Arg) =>
+    securedRouteWithoutTenantData(router, deps, `POST /api/v1/shipments/:id/${verb}`, async (ctx, caller) => {
+      const shipment = await own(ctx, caller);
+      const input = parse(body, ctx.request.body);
+      ctx.body = await transition(lifecycle, caller, shipment, verb, update, toArg(input, actor(caller)));
+    });
+  route('book', bookUpdate, transitionBodies.none, (_, by) => by);
+  route('assign', assignUpdate, transitionBodies.assign, (input, by) => ({ ...input, by }));
+  route('depart', departUpdate, transitionBodies.none, (_, by) => by);
+  route('arrive', arriveUpdate, transitionBodies.none, (_, by) => by);
+  route('deliver', deliverUpdate, transitionBodies.deliver, (input, by) => ({ ...input, signedAt: new Date(input.signedAt).toISOString(), by }));
+  route('close', closeUpdate, transitionBodies.none, (_, by) => by);
+  route('cancel', cancelUpdate, transitionBodies.cancel, (input, by) => ({ reason: input.reason, by }));
   securedRouteWithoutTenantData(router, deps, 'GET /api/v1/shipments/:id/timeline', async (ctx, caller) => {
     const { shipmentId } = await own(ctx, caller);
     // A shipment nobody has booked or cancelled has no workflow yet, and so nothing on its timeline.

@@ -1,4 +1,4 @@
-import { explainStartupError, startServices } from './run.js';
+import { explainStartupError, startServices, stopOnceThenExit } from './run.js';
 import type { WorkerOrder, WorkerReport } from './api-cluster.js';
 
 /**
@@ -11,19 +11,7 @@ const report = (message: WorkerReport) => new Promise<void>((resolve) => (proces
 
 try {
   const running = await startServices(['api']);
-  let stopping = false;
-  const stop = (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    running.log.info({ reason }, 'api worker draining');
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        running.log.error({ err: error }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
+  const stop = stopOnceThenExit(running, 'api worker draining');
   process.on('message', (order: WorkerOrder) => {
     if (order.type === 'stop') stop('primary');
   });

@@ -1,5 +1,5 @@
 import { ConfigError } from '../config/env.js';
-import { explainStartupError, SERVICES, startServices, type ServiceName } from './run.js';
+import { explainStartupError, SERVICES, startServices, stopOnceThenExit, type ServiceName } from './run.js';
 
 /**
  * `node --import tsx services/main.ts api worker ingest`: runs the named services with the
@@ -13,20 +13,7 @@ if (names.length === 0 || unknown.length > 0) {
 }
 
 try {
-  const running = await startServices(names as ServiceName[]);
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    running.log.info({ signal }, 'shutting down');
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        running.log.error({ err: error }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
+  const shutdown = stopOnceThenExit(await startServices(names as ServiceName[]));
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 } catch (error) {

@@ -88,3 +88,20 @@ export function explainStartupError(error: unknown): string {
   if (code === 'ECONNREFUSED' && message.includes('5432')) return `PostgreSQL refused the connection (${message}); is the stack up? \`npm run stack up\``;
   return message;
 }
+
+/** A stop that runs once however many signals ask for it, then ends the process: 0 when clean, 1 otherwise. */
+export function stopOnceThenExit(running: RunningServices, message = 'shutting down'): (reason: string) => void {
+  let stopping = false;
+  return (reason) => {
+    if (stopping) return;
+    stopping = true;
+    running.log.info({ reason }, message);
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        running.log.error({ err: error }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+}

@@ -8,6 +8,7 @@ import {
   bookUpdate,
   cancelUpdate,
   closeUpdate,
+  complianceQuery,
   deliverUpdate,
   departUpdate,
   ShipmentSearchAttributes,
@@ -80,6 +81,7 @@ export async function shipmentWorkflow(input: ShipmentInput, carried?: ShipmentS
 
   setHandler(stateQuery, () => state);
   setHandler(timelineQuery, () => state.timeline);
+  setHandler(complianceQuery, () => state.compliance);
   setHandler(amendedSignal, (by) => {
     amendedBy = by;
   });

@@ -84,6 +84,8 @@ export const cancelUpdate = defineUpdate<ShipmentState, [{ reason: string; by: A
 export const amendedSignal = defineSignal<[Actor]>('amended');
 export const stateQuery = defineQuery<ShipmentState>('state');
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
+/** The compliance engine's latest verdict on the load; null before booking. */
+export const complianceQuery = defineQuery<ComplianceSummary | null>('compliance');
 
 /** The failure type an update handler refuses with when the data (not the state machine) says no: a 409 at the API. */
 export const TRANSITION_REFUSED = 'TransitionRefused';

@@ -6,6 +6,7 @@ import { Migration20261130110000AuditChain } from './Migration20261130110000Audi
 import { Migration20261130120000CatalogueRole } from './Migration20261130120000CatalogueRole.js';
 import { Migration20261130130000CompanyRegime } from './Migration20261130130000CompanyRegime.js';
 import { Migration20261130140000ShipmentLifecycle } from './Migration20261130140000ShipmentLifecycle.js';
+import { Migration20261201000000Incidents } from './Migration20261201000000Incidents.js';
 
 /** Listed explicitly: the migrator never globs the file system, so tsx, tsc output and bundles behave alike. */
 export const migrationsList = [
@@ -17,4 +18,5 @@ export const migrationsList = [
   { name: 'Migration20261130120000CatalogueRole', class: Migration20261130120000CatalogueRole },
   { name: 'Migration20261130130000CompanyRegime', class: Migration20261130130000CompanyRegime },
   { name: 'Migration20261130140000ShipmentLifecycle', class: Migration20261130140000ShipmentLifecycle },
+  { name: 'Migration20261201000000Incidents', class: Migration20261201000000Incidents },
 ];

@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Two files at a time: most integration files wait on PostgreSQL, Temporal or Keycloak, so a second one overlaps them.
+    maxWorkers: 2,
     projects: [
       {
         test: {

@@ -48,7 +48,8 @@ export async function listenForCredentialChanges(url: string, handlers: Credenti
   let retry: NodeJS.Timeout | undefined;
 
   const connect = async (reconnected: boolean) => {
-    const next = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: 'ingest-credentials-listener' });
+    // Named for its process: an operator (or a test) can tell which ingest process a listener belongs to.
+    const next = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: `ingest-credentials-listener ${process.pid}` });
     client = next;
     let failed = false;
     const fail = (error: unknown) => {

@@ -102,7 +102,8 @@ describe('a device from provisioning to revocation, across the API and the MQTT 
     const session = await connect(username, device.mqtt.secret);
     if (!session.ok) throw new Error(`provisioned secret refused (${session.code})`);
     // Cut the broker's LISTEN connection, then revoke behind its back: that NOTIFY is lost.
-    const listeners = await owner.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'ingest-credentials-listener' AND datname = current_database()`);
+    // This process's broker (the listener is named for its process; other test files run their own beside this one).
+    const listeners = await owner.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [`ingest-credentials-listener ${process.pid}`]);
     expect(listeners.rowCount).toBe(1);
     const { pid } = listeners.rows[0];
     // As the app role: a role may end its own backends.

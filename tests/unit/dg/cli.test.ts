@@ -27,7 +27,8 @@ function cli(args: string[], stdin: string | null, env: Record<string, string> =
 }
 
 const EXAMPLE = { items: [{ unNumber: 'UN1203', packingGroup: 'II', quantity: 200, unit: 'L', state: 'liquid', food: false, limitedQuantity: false, receptacleCapacity: 20 }] };
-const T = 30_000;
+// Generous: each case spawns a Node process, and on a 2-core machine other test files run beside this one.
+const T = 90_000;
 
 describe.concurrent('safeshipper dg (spawned CLI)', () => {
   it('check-compatibility --regime 49cfr: the documented example, exit 0, JSON on stdout, nothing on stderr', async () => {

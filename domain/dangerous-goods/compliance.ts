@@ -35,6 +35,8 @@ export const complianceInputSchema = z.strictObject({
   emergency: z
     .strictObject({
       responseInformation: z.boolean().optional(),
+      // What carries it: a safety data sheet alone does not count (see SDS_ALONE below).
+      responseInformationSource: z.enum(['emergency-response-document', 'safety-data-sheet']).optional(),
       contactPhone: z.string().trim().min(1).max(40).optional(),
     })
     .optional(),
@@ -60,6 +62,24 @@ export interface ComplianceReport {
   readonly asOf: string;
   readonly checks: readonly ComplianceCheck[];
 }
+
+/**
+ * A safety data sheet alone is not acceptable emergency information. 49 CFR 172.602(a) lists what
+ * the emergency response information must give (hazards, immediate precautions, fire and spill
+ * handling, first aid): an SDS counts only when it holds every item, so the engine does not take one
+ * as such; ADG 7.x 11.2 wants emergency information for the load (an emergency procedure guide),
+ * written for transport emergencies, which an SDS is not.
+ */
+export const SDS_ALONE = {
+  '49cfr': {
+    message: 'a safety data sheet alone is not accepted as emergency response information: it counts only when it holds every item 172.602(a) lists; carry the emergency response information itself',
+    citation: '49 CFR 172.602(a)',
+  },
+  adg: {
+    message: 'a safety data sheet alone is not emergency information: carry the emergency information (an emergency procedure guide) for the load',
+    citation: 'ADG 7.x 11.2 (emergency information)',
+  },
+} as const satisfies Record<Regime, { message: string; citation: string }>;
 
 /** How close to an expiry date a still-valid licence or inspection is reported as a warning. */
 export const EXPIRY_WARNING_DAYS = 30;
@@ -364,7 +384,8 @@ export function assessCompliance(input: z.output<typeof complianceInputSchema>, 
     checks.push({ id: 'emergency-contact', status: 'pass', message: 'not required for this load', citation: ecCitation });
   } else {
     const ri = input.emergency?.responseInformation;
-    if (ri === true) checks.push({ id: 'emergency-information', status: 'pass', message: 'emergency response information is carried', citation: eiCitation });
+    if (ri !== false && input.emergency?.responseInformationSource === 'safety-data-sheet') checks.push({ id: 'emergency-information', status: 'fail', message: SDS_ALONE[regime].message, citation: SDS_ALONE[regime].citation });
+    else if (ri === true) checks.push({ id: 'emergency-information', status: 'pass', message: 'emergency response information is carried', citation: eiCitation });
     else if (ri === false) checks.push({ id: 'emergency-information', status: 'fail', message: 'emergency response information is not carried', citation: eiCitation });
     else checks.push({ id: 'emergency-information', status: 'warn', message: 'emergency response information: not recorded', citation: eiCitation, missing: ['emergency.responseInformation'] });
     const phone = input.emergency?.contactPhone;

@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { stackContext, stackEnvironment } from '../infra/stack/stack.js';
 import { migrate, openDatabase } from '../db/orm.js';
 import { seedDemoData } from '../db/seed.js';
+import { governmentActivities, SHIPPED_CATALOGUE } from '../activities/government.js';
 import { ensureTestNamespace } from '../tests/support/temporal-namespace.js';
 
 const LIFECYCLES = Number(process.env.BENCH_LIFECYCLES ?? 200);
@@ -24,9 +25,17 @@ const withDatabase = (url: string) => url.replace(/\/[^/]+$/, `/${database}`);
 const port = 3192;
 const base = `http://127.0.0.1:${port}`;
 
-const admin = new pg.Client({ connectionString: env.DATABASE_OWNER_URL });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${database} TEMPLATE safeshipper_template`);
+/** One statement on the stack's database as its owner, on a connection of its own (the stack may end idle sessions there). */
+const asOwner = async (sql: string) => {
+  const client = new pg.Client({ connectionString: env.DATABASE_OWNER_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+};
+await asOwner(`CREATE DATABASE ${database} TEMPLATE safeshipper_template`);
 const processes: ChildProcess[] = [];
 
 const serviceEnv = {
@@ -63,11 +72,14 @@ try {
   const db = await openDatabase({ url: withDatabase(env.DATABASE_URL!) });
   await seedDemoData(db, 'scrypt$unused');
   await db.close();
+  await governmentActivities({ catalogueDatabaseUrl: withDatabase(env.DATABASE_CATALOGUE_URL!) }).syncDangerousGoodsCatalogue(SHIPPED_CATALOGUE);
   await ensureTestNamespace(env.TEMPORAL_ADDRESS!, NAMESPACE);
+  console.log(`database ${database} migrated and seeded; namespace ${NAMESPACE}, task queues ${prefix}*`);
 
   // One compliant load per shipment (UN1203 petrol, 200 L) and a crew per 10 shipments, all current.
   const owner = new pg.Client({ connectionString: withDatabase(env.DATABASE_OWNER_URL!) });
   await owner.connect();
+  owner.on('error', () => undefined); // a failed statement rejects its query; the teardown's DROP … WITH (FORCE) ends this session
   const { rows: shipments } = await owner.query<{ id: string }>(
     `INSERT INTO shipments (company_id, shipment_number, origin_address, origin_location, destination_address, destination_location, pickup_at, deliver_by)
      SELECT $1, 'BENCH-' || g, 'Laverton North VIC', ST_SetSRID(ST_MakePoint(144.77, -37.86), 4326)::geography, 'Dandenong VIC',
@@ -168,6 +180,5 @@ try {
   await connection.close();
 } finally {
   for (const child of processes) await stop(child);
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
+  await asOwner(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
 }

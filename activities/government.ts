@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { openDatabase, type Database } from '../db/orm.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { z } from 'zod';
+import { inTenant, openDatabase, type Database } from '../db/orm.js';
 import { applyCatalogue, CatalogueSyncRefused, type SyncOutcome } from '../db/dangerous-goods.js';
+import { appendAudit } from '../db/audit.js';
+import { reportableIncident, writeGovernmentReport } from '../db/incidents.js';
 import { parseHmtJsonl, parseSpecialProvisions, sourceUrlProblem, type SourceProblem } from '../domain/dangerous-goods/catalogue-sync.js';
+import { PermanentDeliveryFailure } from '../integrations/notifications/channel.js';
+import { postJson } from '../integrations/notifications/http.js';
 
 /** Where the regulator's tables are read from: https: URLs in production, file: URLs for the shipped data. */
 export interface CatalogueSources {
@@ -75,6 +81,73 @@ export function governmentActivities(deps: { catalogueDatabaseUrl: string | unde
       } finally {
         await catalogue.close();
       }
+    },
+  };
+}
+
+/** The authority's dangerous-goods incident notification API (GOVERNMENT_INCIDENT_API_*). */
+export interface GovernmentIncidentApi {
+  url: string | undefined;
+  token: string | undefined;
+  timeoutMs: number;
+}
+
+export interface GovernmentReportOutcome {
+  reference: string | null;
+  filedAt: string | null;
+  /** Why nothing was filed: no API configured. */
+  problem: string | null;
+}
+
+const filedAnswer = z.object({ reference: z.string().trim().min(1).max(200) });
+
+/** The report a serious incident files: the same key on every attempt, so the authority files it once. */
+export const governmentReportKey = (incidentId: string) => `safeshipper-incident-${incidentId}`;
+
+/**
+ * Files serious incidents with the authority, idempotently: an incident whose row holds a
+ * reference is never filed again, and every attempt for one incident carries the same
+ * Idempotency-Key, so an attempt that timed out after the authority filed it gets the same
+ * reference back rather than a second report. A refusal (4xx) is final: the workflow records it.
+ */
+export function governmentIncidentActivities(db: Database, api: GovernmentIncidentApi) {
+  return {
+    async fileGovernmentIncidentReport(request: { companyId: string; incidentId: string }): Promise<GovernmentReportOutcome> {
+      const incident = await inTenant(db, request.companyId, (em) => reportableIncident(em, request.incidentId));
+      if (!incident) throw ApplicationFailure.nonRetryable(`incident ${request.incidentId} no longer exists`, 'IncidentGone');
+      if (incident.reference) return { reference: incident.reference, filedAt: incident.reportedAt, problem: null };
+      if (!api.url) return { reference: null, filedAt: null, problem: 'GOVERNMENT_INCIDENT_API_URL is not set: file this report with the authority by hand' };
+      const report = {
+        reporterReference: incident.incidentNumber,
+        occurredAt: incident.occurredAt,
+        kind: incident.kind,
+        severity: incident.severity,
+        description: incident.description,
+        location: incident.location,
+        consequences: incident.consequences,
+        reportingCriteria: incident.criteria,
+        goods: incident.enrichment,
+      };
+      const headers = { 'Idempotency-Key': governmentReportKey(incident.id), ...(api.token ? { Authorization: `Bearer ${api.token}` } : {}) };
+      let answer: { text: string };
+      try {
+        answer = await postJson(new URL(api.url), report, headers, api.timeoutMs);
+      } catch (error) {
+        if (error instanceof PermanentDeliveryFailure) throw ApplicationFailure.nonRetryable(`the authority refused the report: ${error.message}`, 'GovernmentReportRefused');
+        throw error;
+      }
+      let parsed: z.infer<typeof filedAnswer>;
+      try {
+        parsed = filedAnswer.parse(JSON.parse(answer.text));
+      } catch {
+        throw new Error(`the authority accepted the report but its answer has no reference: ${answer.text.slice(0, 200)}`);
+      }
+      return inTenant(db, request.companyId, async (em) => {
+        await writeGovernmentReport(em, incident.id, parsed.reference);
+        const stored = await reportableIncident(em, incident.id);
+        await appendAudit(em, { companyId: request.companyId, actorSubject: 'workflow:incident', actorUsername: null, action: 'incident.government-report', entityType: 'incident', entityId: incident.id, after: { reference: stored!.reference, criteria: incident.criteria } });
+        return { reference: stored!.reference, filedAt: stored!.reportedAt, problem: null };
+      });
     },
   };
 }

@@ -3,8 +3,14 @@ import type { Database } from '../db/orm.js';
 import type { AuditCheckpointSeal } from '../security/audit-checkpoint.js';
 import { auditActivities } from './audit.js';
 import { databaseActivities } from './database.js';
-import { governmentActivities } from './government.js';
+import { governmentActivities, governmentIncidentActivities, type GovernmentIncidentApi } from './government.js';
+import { incidentActivities } from './incidents.js';
+import { notificationActivities, type CompanyDirectory } from './notifications.js';
+import type { NotificationChannel } from '../integrations/notifications/index.js';
+import type { FieldEncryption } from '../security/field-encryption.js';
+import type { Logger } from '../config/logger.js';
 import { shipmentActivities } from './shipments.js';
+import { inspectionActivities } from './inspections.js';
 
 export interface ActivityDependencies {
   db: Database;
@@ -13,11 +19,17 @@ export interface ActivityDependencies {
   catalogueDatabaseUrl: string | undefined;
   /** The DG catalogue and segregation tables the compliance engine runs on. */
   rules: RulesSource;
+  /** Opens emergency contacts' phone and e-mail for notifications. */
+  fields: FieldEncryption;
+  /** Where notifications go (config NOTIFY_*), and who the company's managers and users are (Keycloak). */
+  notifications: { channels: readonly NotificationChannel[]; directory: CompanyDirectory | undefined };
+  governmentIncidentApi: GovernmentIncidentApi;
+  log: Logger;
 }
 
 /** Every activity the worker registers; workflows see only this type. */
 export function createActivities(deps: ActivityDependencies) {
-  return { ...databaseActivities(deps.db), ...governmentActivities({ catalogueDatabaseUrl: deps.catalogueDatabaseUrl }), ...auditActivities(deps.db, deps.auditSeal), ...shipmentActivities(deps.db, deps.rules) };
+  return { ...databaseActivities(deps.db), ...governmentActivities({ catalogueDatabaseUrl: deps.catalogueDatabaseUrl }), ...auditActivities(deps.db, deps.auditSeal), ...shipmentActivities(deps.db, deps.rules), ...incidentActivities(deps.db), ...notificationActivities({ db: deps.db, fields: deps.fields, ...deps.notifications, log: deps.log }), ...governmentIncidentActivities(deps.db, deps.governmentIncidentApi), ...inspectionActivities(deps.db) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

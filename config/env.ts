@@ -1,6 +1,11 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { SHIPMENT_TASK_QUEUE } from '../workflows/contracts/shipment.js';
+import { DOCUMENT_TASK_QUEUE } from '../workflows/contracts/document.js';
+import { INCIDENT_TASK_QUEUE } from '../workflows/contracts/incident.js';
+import { INSPECTION_TASK_QUEUE } from '../workflows/contracts/inspection.js';
+import { INTEGRATIONS_TASK_QUEUE } from '../workflows/contracts/integrations.js';
+import { sourceUrlProblem } from '../domain/dangerous-goods/catalogue-sync.js';
 
 /**
  * The whole configuration, read from the environment and validated once at start.
@@ -18,6 +23,8 @@ const readableFile = z.string().refine((path) => {
     return false;
   }
 }, 'must be a readable file');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+const timeoutMs = (fallback: number) => z.coerce.number().int().min(100, 'must be at least 100 (milliseconds)').max(120_000).default(fallback);
 const perMinute = (fallback: number) => z.coerce.number().int().min(1, 'must be at least 1 (requests per minute)').max(1_000_000).default(fallback);
 
 const schema = z.object({
@@ -81,7 +88,46 @@ const schema = z.object({
   AUDIT_CHECKPOINT_KEY: z
     .string({ error: 'is required: 32 random bytes, base64 (openssl rand -base64 32)' })
     .refine((value) => Buffer.from(value, 'base64').length >= 32, 'must be at least 32 bytes, base64-encoded (openssl rand -base64 32)'),
+  // Uploaded documents: on local disk under DOCUMENT_STORE_DIR (api and worker must share it), or in an S3-compatible object store.
+  DOCUMENT_STORE: z.enum(['local', 's3'], { error: 'must be local or s3' }).default('local'),
+  DOCUMENT_STORE_DIR: z.string().min(1).default('/var/lib/safeshipper/documents'),
+  DOCUMENT_MAX_BYTES: z.coerce.number().int().min(1).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
+  // S3 or a compatible store (MinIO, Ceph: set S3_ENDPOINT and usually S3_FORCE_PATH_STYLE=true). Without keys, the SDK's own chain (instance role, AWS_* variables).
+  S3_ENDPOINT: httpUrl.optional(),
+  S3_REGION: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be a region name such as ap-southeast-2').default('us-east-1'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  // Incident notifications (integrations/notifications): each channel is on when its URL is set; credentials go in the URL.
+  NOTIFY_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL, e.g. smtps://user:password@mail.example.com:465' }).optional(),
+  NOTIFY_EMAIL_FROM: z.string().trim().min(3).max(320).default('SafeShipper incidents <incidents@safeshipper.invalid>'),
+  NOTIFY_SMS_URL: httpUrl.optional(),
+  NOTIFY_WEBHOOK_URL: httpUrl.optional(),
+  // A JSON-lines file every notification is appended to: the local stack's default, instead of mail and SMS.
+  NOTIFY_FILE_SINK: z.string().min(1).optional(),
+  NOTIFY_HTTP_TIMEOUT_MS: timeoutMs(10_000),
+  // The authority's dangerous-goods incident notification API: serious incidents are filed there (activities/government.ts).
+  GOVERNMENT_INCIDENT_API_URL: httpUrl.optional(),
+  GOVERNMENT_INCIDENT_API_TOKEN: z.string().min(1).optional(),
+  GOVERNMENT_INCIDENT_API_TIMEOUT_MS: timeoutMs(10_000),
+  // Customers' ERPs and webhook receivers (integrations/): one deadline per request, answers capped, deliveries retried until given up.
+  ERP_REQUEST_TIMEOUT_MS: timeoutMs(15_000),
+  WEBHOOK_REQUEST_TIMEOUT_MS: timeoutMs(10_000).refine((ms) => ms <= 60_000, 'must be at most 60000 (milliseconds)'),
+  WEBHOOK_GIVE_UP_AFTER_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 3600).default(24 * 3600),
+  INTEGRATIONS_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  // Where the scheduled government DG sync reads the published tables (https: or file:); unset: the tables shipped in data/.
+  DG_SYNC_HMT_URL: z.string().refine((url) => !sourceUrlProblem(url), { error: (issue) => sourceUrlProblem(String(issue.input)) }).optional(),
+  DG_SYNC_SPECIAL_PROVISIONS_URL: z.string().refine((url) => !sourceUrlProblem(url), { error: (issue) => sourceUrlProblem(String(issue.input)) }).optional(),
 }).superRefine((env, ctx) => {
+  if (env.DOCUMENT_STORE === 's3' && !env.S3_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when DOCUMENT_STORE=s3' });
+  if (!env.S3_ACCESS_KEY_ID !== !env.S3_SECRET_ACCESS_KEY) ctx.addIssue({ code: 'custom', path: [env.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY come together' });
+  // Contacts' phone numbers and incident reports cross these: in production, never in clear.
+  if (env.NODE_ENV === 'production') {
+    for (const key of ['NOTIFY_SMS_URL', 'NOTIFY_WEBHOOK_URL', 'GOVERNMENT_INCIDENT_API_URL'] as const) {
+      if (env[key]?.startsWith('http:')) ctx.addIssue({ code: 'custom', path: [key], message: 'must be an https:// URL in production' });
+    }
+  }
   if (!env.MQTT_TLS_CERT_FILE !== !env.MQTT_TLS_KEY_FILE) {
     ctx.addIssue({ code: 'custom', path: [env.MQTT_TLS_CERT_FILE ? 'MQTT_TLS_KEY_FILE' : 'MQTT_TLS_CERT_FILE'], message: 'MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE come together' });
   }
@@ -102,4 +148,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export const taskQueues = (config: Pick<Config, 'TEMPORAL_TASK_QUEUE_PREFIX'>) => ({
   platform: `${config.TEMPORAL_TASK_QUEUE_PREFIX}platform`,
   shipments: `${config.TEMPORAL_TASK_QUEUE_PREFIX}${SHIPMENT_TASK_QUEUE}`,
+  documents: `${config.TEMPORAL_TASK_QUEUE_PREFIX}${DOCUMENT_TASK_QUEUE}`,
+  incidents: `${config.TEMPORAL_TASK_QUEUE_PREFIX}${INCIDENT_TASK_QUEUE}`,
+  inspections: `${config.TEMPORAL_TASK_QUEUE_PREFIX}${INSPECTION_TASK_QUEUE}`,
+  integrations: `${config.TEMPORAL_TASK_QUEUE_PREFIX}${INTEGRATIONS_TASK_QUEUE}`,
 });

@@ -2,9 +2,18 @@ import type { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { ShipmentSearchAttributes } from '../workflows/contracts/shipment.js';
+import { InspectionSearchAttributes } from '../workflows/contracts/inspection.js';
+import { IncidentSearchAttributes } from '../workflows/contracts/incident.js';
 
-/** Every custom search attribute the workflows set, taken from their contracts: name → type. */
-export const SEARCH_ATTRIBUTES: ReadonlyMap<string, SearchAttributeType> = new Map(Object.values(ShipmentSearchAttributes).map((key) => [key.name, key.type]));
+/** Every custom search attribute the workflows set, taken from their contracts: name → type (contracts sharing a key, CompanyId, name it once). */
+export const SEARCH_ATTRIBUTES: ReadonlyMap<string, SearchAttributeType> = new Map(
+  [ShipmentSearchAttributes, InspectionSearchAttributes, IncidentSearchAttributes].flatMap((keys) => Object.values(keys)).map((key, _, all): [string, SearchAttributeType] => {
+    // One name is one attribute in the namespace: contracts that share it must agree on its type.
+    const other = all.find((k) => k.name === key.name && k.type !== key.type);
+    if (other) throw new Error(`search attribute ${key.name} is ${key.type} in one contract and ${other.type} in another`);
+    return [key.name, key.type];
+  }),
+);
 
 // A CommonJS module: its namespace is reached through the default export under Node's ESM loader.
 const { IndexedValueType } = proto.temporal.api.enums.v1;

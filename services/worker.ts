@@ -9,6 +9,10 @@ import { createActivities } from '../activities/index.js';
 import { AuditCheckpointSeal } from '../security/audit-checkpoint.js';
 import { databaseRules } from '../db/dangerous-goods-rules.js';
 import { ensureSearchAttributes } from './search-attributes.js';
+import { notificationChannels } from '../integrations/notifications/index.js';
+import { keycloakDirectory } from '../activities/notifications.js';
+import { keycloakAdminFromConfig } from '../identity/keycloak-admin.js';
+import { fieldEncryptionFromConfig } from '../security/field-encryption.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -38,7 +42,18 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
   installRuntime(log);
   await ensureNamespaceSetup(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const activities = createActivities({ db, auditSeal: new AuditCheckpointSeal(config.AUDIT_CHECKPOINT_KEY), catalogueDatabaseUrl: config.DATABASE_CATALOGUE_URL, rules: databaseRules(db) });
+  const channels = notificationChannels(config);
+  if (channels.length === 0) log.warn('no notification channel configured (NOTIFY_SMTP_URL, NOTIFY_SMS_URL, NOTIFY_WEBHOOK_URL, NOTIFY_FILE_SINK): incident notifications reach nobody');
+  const activities = createActivities({
+    db,
+    auditSeal: new AuditCheckpointSeal(config.AUDIT_CHECKPOINT_KEY),
+    catalogueDatabaseUrl: config.DATABASE_CATALOGUE_URL,
+    rules: databaseRules(db),
+    fields: fieldEncryptionFromConfig(config),
+    notifications: { channels, directory: config.KEYCLOAK_ADMIN_CLIENT_SECRET ? keycloakDirectory(keycloakAdminFromConfig(config)) : undefined },
+    governmentIncidentApi: { url: config.GOVERNMENT_INCIDENT_API_URL, token: config.GOVERNMENT_INCIDENT_API_TOKEN, timeoutMs: config.GOVERNMENT_INCIDENT_API_TIMEOUT_MS },
+    log,
+  });
   // One worker per bounded context's task queue, sharing the connection, the bundle and the activities.
   const queues = Object.values(taskQueues(config));
   const workers = await Promise.all(

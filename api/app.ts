@@ -2,6 +2,9 @@ import Koa from 'koa';
 import { Client, type Connection } from '@temporalio/client';
 import { taskQueues } from '../config/env.js';
 import { shipmentLifecycleRoutes } from './routes/shipment-lifecycle.js';
+import { incidentRoutes } from './routes/incidents.js';
+import { siblingTaskQueue } from '../workflows/contracts/incident.js';
+import { SHIPMENT_TASK_QUEUE } from '../workflows/contracts/shipment.js';
 import type { Config } from '../config/env.js';
 import type { Logger } from '../config/logger.js';
 import type { Database } from '../db/orm.js';
@@ -106,7 +109,7 @@ export function apiRouters(deps: RouteDeps, rules: RulesSource, identity: Keyclo
   resourceRoutes(masterData, deps, geofences);
   resourceRoutes(masterData, deps, emergencyContacts(deps.fields));
   resourceRoutes(masterData, deps, shipments);
-  resourceRoutes(masterData, deps, consignmentItems);
+  resourceRoutes(masterData, deps, consignmentItems(lifecycle.client));
   deviceRoutes(masterData, deps);
   // Fixed paths before their parameterised siblings (/geofences/nearby before /geofences/:id).
   return [
@@ -116,6 +119,8 @@ export function apiRouters(deps: RouteDeps, rules: RulesSource, identity: Keyclo
     dangerousGoodsRoutes(deps, rules),
     masterData,
     shipmentLifecycleRoutes(deps, lifecycle.client, lifecycle.shipmentsTaskQueue),
+    // The incidents queue carries the same deployment prefix as the shipments one.
+    incidentRoutes(deps, lifecycle.client, siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE)),
     adminRoutes(deps),
   ];
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { ROUTE_POLICY, type PolicyRoute } from '../domain/policy.js';
 import { allows, PLATFORM_STAFF_ROLE, ROLES, type Requirement } from '../domain/rbac.js';
@@ -20,6 +21,7 @@ import { nearbyQuery } from './routes/platform.js';
 import { byUnParams, compatibilityQuery, listQuery as dangerousGoodsListQuery, placardQuery } from './routes/dangerous-goods.js';
 import { createCompany, reason as adminShipmentsQuery } from './routes/admin.js';
 import { lifecycleViews, transitionBodies } from './routes/shipment-lifecycle.js';
+import { incidentBodies, incidentListQuery, incidentViews } from './routes/incidents.js';
 
 /**
  * The OpenAPI 3.1 contract of `/api/v1`, built from the same zod schemas the handlers parse with
@@ -97,6 +99,7 @@ const TAGS = {
   Devices: 'IoT devices (GPS trackers, tank sensors) and their MQTT credentials.',
   Shipments: 'Shipments (created as DRAFT; status changes are lifecycle transitions, not field updates).',
   'Consignment items': 'The dangerous goods a shipment carries (nested under the shipment).',
+  Incidents: 'Incident response: a report starts the incident\'s workflow (notifications, escalation, the authority\'s report); emergency coordination moves it to CLOSED.',
   'Platform administration': "SafeShipper's own staff (realm role PLATFORM_STAFF): the only way across companies, audited in the company looked into.",
 } as const;
 type Tag = keyof typeof TAGS;
@@ -353,7 +356,15 @@ function collections(): CollectionSpec[] {
       view: shipmentView,
       filterDescriptions: { status: 'Only shipments in this status', shipmentNumber: 'Only the shipment with this number (case-insensitive)', vehicleId: 'Only shipments assigned to this vehicle' },
     },
-    { definition: consignmentItems, name: 'ConsignmentItem', plural: 'ConsignmentItems', tag: 'Consignment items', view: consignmentItemView, note: 'The shipment must exist in your company (otherwise 404).' },
+    {
+      // Only the definition's static parts are read: the client (connecting lazily) signals nothing.
+      definition: consignmentItems(new Client()),
+      name: 'ConsignmentItem',
+      plural: 'ConsignmentItems',
+      tag: 'Consignment items',
+      view: consignmentItemView,
+      note: "The shipment must exist in your company (otherwise 404). Items change only while the shipment is DRAFT or NON_COMPLIANT (otherwise 409); a change to a NON_COMPLIANT shipment has its load checked again.",
+    },
   ];
 }
 
@@ -550,6 +561,70 @@ function lifecycleOperations() {
   } satisfies Record<string, OperationSpec>;
 }
 
+/** Incident response (api/routes/incidents.ts): the report starts the incident's workflow, each transition is one of its updates. */
+function incidentOperations() {
+  const params = idParams('id');
+  const incident = fresh(incidentViews.view).openapi('Incident');
+  const state = fresh(incidentViews.state).openapi('IncidentWorkflowState', { description: "The incident workflow's state: status, severity, enrichment, notifications, the authority's report, and the timeline with who and when." });
+  const op = (event: string, operationId: string, summary: string, description: string, body: z.ZodType | undefined, from: string): OperationSpec => ({
+    operationId,
+    summary,
+    description: `${description} Runs as an update on the incident's workflow (\`incident-{id}\`), recorded with who and when; the answer is the workflow's state.`,
+    tag: 'Incidents',
+    params,
+    ...(body ? { body } : {}),
+    success: { status: 200, description: "The incident workflow's state after the transition.", schema: state },
+    errors: { ...BODY_ERRORS, 404: 'No such incident in your company.', 409: `The transition is refused, with the reason: ${event} is allowed only from ${from}, or another transition is in progress.`, 422: 'The body did not pass validation (`errors` names each field).' },
+  });
+  const links = {
+    getIncident: { operationId: 'getIncident', description: 'Read the incident reported.', parameters: { id: '$response.body#/id' } },
+    acknowledgeIncident: { operationId: 'acknowledgeIncident', description: 'Acknowledge the incident reported.', parameters: { id: '$response.body#/id' } },
+  };
+  return {
+    'GET /api/v1/incidents': {
+      operationId: 'listIncidents',
+      summary: 'List incidents',
+      description: "Your company's incidents, newest first; follow `nextCursor` for the next page.",
+      tag: 'Incidents',
+      query: incidentListQuery.extend({
+        limit: fresh(incidentListQuery.shape.limit).openapi({ description: 'Page size' }),
+        cursor: fresh(incidentListQuery.shape.cursor).openapi({ description: '`nextCursor` of the previous page (opaque)' }),
+      }),
+      success: { status: 200, description: 'A page of incidents.', schema: page('IncidentPage', incident) },
+      errors: { 400: 'A query parameter is unknown or invalid (`errors` names it), or the cursor is not one this API issued.' },
+    },
+    'POST /api/v1/incidents': {
+      operationId: 'reportIncident',
+      summary: 'Report an incident',
+      description:
+        "Records the incident (numbered `INC-…` in your company) and starts its workflow in one step: the answer 201 means both. The workflow adds the dangerous goods on board and the vehicle's last position, notifies the emergency contacts, escalates to managers after 5 minutes and to everyone (severity up) after 15 unless acknowledged, and files a serious incident (49 CFR 171.15(b) or ADR 1.8.5.3 criteria, by the company's regime) with the authority. Send an Idempotency-Key to make retries safe.",
+      tag: 'Incidents',
+      headers: ['IdempotencyKey'],
+      body: fresh(incidentBodies.report).openapi('IncidentReport'),
+      success: { status: 201, description: 'The incident recorded.', schema: incident, headers: ['Location', 'ETag', 'IdempotentReplayed'], links },
+      errors: {
+        ...BODY_ERRORS,
+        400: 'The body is not well-formed JSON, or the Idempotency-Key is malformed.',
+        409: 'A request with this Idempotency-Key is still in progress.',
+        422: 'The body did not pass validation (`errors` names each field), the shipment or vehicle is not in your company, or the Idempotency-Key was used for a different request.',
+      },
+    },
+    'GET /api/v1/incidents/:id': {
+      operationId: 'getIncident',
+      summary: 'Get an incident',
+      description: "The incident as recorded, and its workflow's state and timeline (`workflow` is null when the workflow cannot answer).",
+      tag: 'Incidents',
+      params,
+      success: { status: 200, description: 'The incident.', schema: fresh(incidentViews.detail).openapi('IncidentDetail'), headers: ['ETag'] },
+      errors: { 404: 'No such incident in your company.' },
+    },
+    'POST /api/v1/incidents/:id/acknowledge': op('acknowledge', 'acknowledgeIncident', 'Acknowledge an incident', 'REPORTED → ACKNOWLEDGED; the escalation timers stop.', undefined, 'REPORTED'),
+    'POST /api/v1/incidents/:id/start-response': op('start-response', 'startIncidentResponse', 'Start the response', 'REPORTED or ACKNOWLEDGED → RESPONDING.', undefined, 'REPORTED, ACKNOWLEDGED'),
+    'POST /api/v1/incidents/:id/resolve': op('resolve', 'resolveIncident', 'Resolve an incident', 'ACKNOWLEDGED or RESPONDING → RESOLVED, with the resolution.', fresh(incidentBodies.resolve).openapi('IncidentResolution'), 'ACKNOWLEDGED, RESPONDING'),
+    'POST /api/v1/incidents/:id/close': op('close', 'closeIncident', 'Close an incident', 'RESOLVED → CLOSED; the workflow completes.', undefined, 'RESOLVED'),
+  } satisfies Record<string, OperationSpec>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every other route, written out (typed against the policy table: a route added there and not
 // here fails the typecheck)
@@ -571,6 +646,7 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
 
   return {
     ...lifecycleOperations(),
+    ...incidentOperations(),
     'GET /api/v1/me': {
       operationId: 'getMe',
       summary: 'Who am I',

@@ -49,6 +49,8 @@ export function stackEnvironment(ctx: StackContext): Record<string, string> {
     REDIS_URL: `redis://127.0.0.1:${s.redisPort}`,
     DATA_ENCRYPTION_KEY: secrets.dataEncryptionKey,
     AUDIT_CHECKPOINT_KEY: secrets.auditCheckpointKey,
+    // Incident notifications go to a file here instead of mail and SMS gateways: `tail -f .stack/notifications.jsonl`.
+    NOTIFY_FILE_SINK: join(s.root, 'notifications.jsonl'),
   };
 }
 

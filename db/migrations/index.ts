@@ -7,6 +7,7 @@ import { Migration20261130120000CatalogueRole } from './Migration20261130120000C
 import { Migration20261130130000CompanyRegime } from './Migration20261130130000CompanyRegime.js';
 import { Migration20261130140000ShipmentLifecycle } from './Migration20261130140000ShipmentLifecycle.js';
 import { Migration20261201000000Incidents } from './Migration20261201000000Incidents.js';
+import { Migration20261201010000Inspections } from './Migration20261201010000Inspections.js';
 
 /** Listed explicitly: the migrator never globs the file system, so tsx, tsc output and bundles behave alike. */
 export const migrationsList = [
@@ -19,4 +20,5 @@ export const migrationsList = [
   { name: 'Migration20261130130000CompanyRegime', class: Migration20261130130000CompanyRegime },
   { name: 'Migration20261130140000ShipmentLifecycle', class: Migration20261130140000ShipmentLifecycle },
   { name: 'Migration20261201000000Incidents', class: Migration20261201000000Incidents },
+  { name: 'Migration20261201010000Inspections', class: Migration20261201010000Inspections },
 ];

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
 import { z } from 'zod';
 import { inTenant, openDatabase, type Database } from '../db/orm.js';
 import { applyCatalogue, CatalogueSyncRefused, type SyncOutcome } from '../db/dangerous-goods.js';
 import { appendAudit } from '../db/audit.js';
 import { reportableIncident, writeGovernmentReport } from '../db/incidents.js';
+import { CATALOGUE_SOURCE_REJECTED } from '../workflows/contracts/integrations.js';
 import { parseHmtJsonl, parseSpecialProvisions, sourceUrlProblem, type SourceProblem } from '../domain/dangerous-goods/catalogue-sync.js';
 import { PermanentDeliveryFailure } from '../integrations/notifications/channel.js';
 import { postJson } from '../integrations/notifications/http.js';
@@ -52,13 +53,16 @@ export async function fetchText(url: string): Promise<string> {
  * The government DG sync: read the published tables, validate them whole, apply the differences.
  * `catalogue` must connect as the catalogue role (DATABASE_CATALOGUE_URL): the app role may only read the catalogue.
  */
-export async function syncCatalogue(catalogue: Database, sources: CatalogueSources): Promise<SyncOutcome> {
+export async function syncCatalogue(catalogue: Database, sources: CatalogueSources, progress: (phase: 'fetching' | 'validating' | 'applying') => void = () => undefined): Promise<SyncOutcome> {
+  progress('fetching');
   const [tableText, provisionsText] = await Promise.all([fetchText(sources.hazardousMaterialsTable), fetchText(sources.specialProvisions)]);
+  progress('validating');
   const rows = parseHmtJsonl(tableText);
   if (!rows.ok) throw new CatalogueSourceInvalid(`${sources.hazardousMaterialsTable}: ${rows.problems.length} invalid line(s)`, rows.problems);
   const provisions = parseSpecialProvisions(provisionsText);
   if (!provisions.ok) throw new CatalogueSourceInvalid(`${sources.specialProvisions}: invalid`, provisions.problems);
   const checksum = createHash('sha256').update(tableText).update('\0').update(provisionsText).digest('hex');
+  progress('applying');
   try {
     return await applyCatalogue(catalogue, { source: sources.hazardousMaterialsTable, rows: rows.value, specialProvisions: provisions.value, checksum });
   } catch (error) {
@@ -71,17 +75,46 @@ export async function syncCatalogue(catalogue: Database, sources: CatalogueSourc
  * Activities that talk to government data sources. A sync is rare (scheduled or on demand), so
  * it opens its own connection as the catalogue role for its duration rather than holding a pool.
  */
-export function governmentActivities(deps: { catalogueDatabaseUrl: string | undefined }) {
+export function governmentActivities(deps: { catalogueDatabaseUrl: string | undefined; catalogueSources?: CatalogueSources }) {
   return {
-    async syncDangerousGoodsCatalogue(sources: CatalogueSources): Promise<SyncOutcome> {
+    /**
+     * Without `sources`, the configured ones (DG_SYNC_*_URL; the shipped tables by default): the scheduled sync names none.
+     * A table the sync refuses (a bad line, the wrong format, a truncated download) is not retried: the same file would be refused again.
+     */
+    async syncDangerousGoodsCatalogue(sources?: CatalogueSources): Promise<SyncOutcome> {
       if (!deps.catalogueDatabaseUrl) throw new Error('DATABASE_CATALOGUE_URL is not set: the DG catalogue is written only by the catalogue sync role (safeshipper_catalogue)');
       const catalogue = await openDatabase({ url: deps.catalogueDatabaseUrl, poolSize: 1 });
+      const heartbeat = heartbeatWhileRunning();
       try {
-        return await syncCatalogue(catalogue, sources);
+        return await syncCatalogue(catalogue, sources ?? deps.catalogueSources ?? SHIPPED_CATALOGUE, heartbeat.phase);
+      } catch (error) {
+        if (error instanceof CatalogueSourceInvalid) throw ApplicationFailure.nonRetryable(error.message, CATALOGUE_SOURCE_REJECTED, ...error.problems.slice(0, 20));
+        throw error;
       } finally {
+        heartbeat.stop();
         await catalogue.close();
       }
     },
+  };
+}
+
+/**
+ * Heartbeats every few seconds, and at each phase, while a long activity runs: a worker that died
+ * mid-sync is noticed within the heartbeat timeout, not the whole start-to-close timeout. Outside
+ * an activity (the CLI, setup scripts) it does nothing.
+ */
+function heartbeatWhileRunning(): { phase(name: string): void; stop(): void } {
+  const context = asyncLocalStorage.getStore();
+  if (!context) return { phase: () => undefined, stop: () => undefined };
+  let current = 'starting';
+  const beat = () => context.heartbeat({ phase: current });
+  const timer = setInterval(beat, 5_000);
+  return {
+    phase(name) {
+      current = name;
+      beat();
+    },
+    stop: () => clearInterval(timer),
   };
 }
 

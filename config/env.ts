@@ -119,7 +119,16 @@ const schema = z.object({
   // Where the scheduled government DG sync reads the published tables (https: or file:); unset: the tables shipped in data/.
   DG_SYNC_HMT_URL: z.string().refine((url) => !sourceUrlProblem(url), { error: (issue) => sourceUrlProblem(String(issue.input)) }).optional(),
   DG_SYNC_SPECIAL_PROVISIONS_URL: z.string().refine((url) => !sourceUrlProblem(url), { error: (issue) => sourceUrlProblem(String(issue.input)) }).optional(),
+  // Search (search/): PostgreSQL full text + pg_trgm by default, which needs nothing else; or Typesense, mirrored from PostgreSQL by the worker.
+  SEARCH_ENGINE: z.enum(['postgres', 'typesense'], { error: 'must be postgres or typesense' }).default('postgres'),
+  TYPESENSE_URL: httpUrl.optional(),
+  TYPESENSE_API_KEY: z.string().min(1).optional(),
+  // The alias the API searches and the worker keeps current (the collections behind it are versioned; tests use one per run).
+  TYPESENSE_COLLECTION: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'must be 1–63 lower-case letters, digits, _ or -, starting with a letter').default('safeshipper_search'),
 }).superRefine((env, ctx) => {
+  if (env.SEARCH_ENGINE === 'typesense') {
+    for (const key of ['TYPESENSE_URL', 'TYPESENSE_API_KEY'] as const) if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when SEARCH_ENGINE=typesense' });
+  }
   if (env.DOCUMENT_STORE === 's3' && !env.S3_BUCKET) ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when DOCUMENT_STORE=s3' });
   if (!env.S3_ACCESS_KEY_ID !== !env.S3_SECRET_ACCESS_KEY) ctx.addIssue({ code: 'custom', path: [env.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY come together' });
   // Contacts' phone numbers and incident reports cross these: in production, never in clear.

@@ -18,6 +18,8 @@ export interface EncryptedTable {
 export const ENCRYPTED_TABLES: readonly EncryptedTable[] = [
   { table: 'emergency_contacts', key: ['id'], columns: ['phone', 'email', 'details'], rowId: 'id::text' },
   { table: 'idempotency_keys', key: ['company_id', 'user_subject', 'key'], columns: ['body_ciphertext'], rowId: `user_subject || ' ' || key` },
+  { table: 'erp_connections', key: ['id'], columns: ['credentials'], rowId: 'id::text' },
+  { table: 'webhook_subscriptions', key: ['id'], columns: ['secret'], rowId: 'id::text' },
 ];
 
 /** The associated data of a bound column's value: where it lives. */

@@ -318,6 +318,31 @@ export const ConsignmentItemSchema = new EntitySchema<ConsignmentItem>({
   },
 });
 
+/** A company's webhook subscription (integrations): the signing secret is sealed (security/field-encryption.ts) and never answered after creation. */
+export interface WebhookSubscription extends Owned {
+  url: string;
+  description: string | null;
+  secret: string;
+  events: string[];
+  enabled: boolean;
+}
+
+export const WebhookSubscriptionSchema = new EntitySchema<WebhookSubscription>({
+  name: 'WebhookSubscription',
+  tableName: 'webhook_subscriptions',
+  filters: tenantFilter('companyId'),
+  properties: {
+    ...owned,
+    url: { type: 'text' },
+    description: { type: 'text', nullable: true },
+    secret: { type: 'text', hidden: true },
+    events: { type: 'string[]' },
+    enabled: { type: 'boolean' },
+    version: { type: 'integer', version: true },
+    ...timestamps,
+  },
+});
+
 export const entities = [
   CompanySchema,
   GeofenceSchema,
@@ -329,4 +354,5 @@ export const entities = [
   EmergencyContactSchema,
   ShipmentSchema,
   ConsignmentItemSchema,
+  WebhookSubscriptionSchema,
 ];

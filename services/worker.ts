@@ -6,6 +6,9 @@ import { taskQueues } from '../config/env.js';
 import type { Logger } from '../config/logger.js';
 import type { Database } from '../db/orm.js';
 import { createActivities } from '../activities/index.js';
+import { SHIPPED_CATALOGUE } from '../activities/government.js';
+import { integrationSettingsFromConfig } from '../integrations/settings.js';
+import { documentStoreFromConfig } from '../documents/store.js';
 import { AuditCheckpointSeal } from '../security/audit-checkpoint.js';
 import { databaseRules } from '../db/dangerous-goods-rules.js';
 import { ensureSearchAttributes } from './search-attributes.js';
@@ -44,8 +47,13 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const channels = notificationChannels(config);
   if (channels.length === 0) log.warn('no notification channel configured (NOTIFY_SMTP_URL, NOTIFY_SMS_URL, NOTIFY_WEBHOOK_URL, NOTIFY_FILE_SINK): incident notifications reach nobody');
+  // The webhook fan-out starts delivery workflows: a client of its own, closed with the worker.
+  const temporal = new Client({ connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }), namespace: config.TEMPORAL_NAMESPACE });
   const activities = createActivities({
     db,
+    temporal,
+    integrations: integrationSettingsFromConfig(config),
+    catalogueSources: { hazardousMaterialsTable: config.DG_SYNC_HMT_URL ?? SHIPPED_CATALOGUE.hazardousMaterialsTable, specialProvisions: config.DG_SYNC_SPECIAL_PROVISIONS_URL ?? SHIPPED_CATALOGUE.specialProvisions },
     auditSeal: new AuditCheckpointSeal(config.AUDIT_CHECKPOINT_KEY),
     catalogueDatabaseUrl: config.DATABASE_CATALOGUE_URL,
     rules: databaseRules(db),
@@ -53,6 +61,7 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
     notifications: { channels, directory: config.KEYCLOAK_ADMIN_CLIENT_SECRET ? keycloakDirectory(keycloakAdminFromConfig(config)) : undefined },
     governmentIncidentApi: { url: config.GOVERNMENT_INCIDENT_API_URL, token: config.GOVERNMENT_INCIDENT_API_TOKEN, timeoutMs: config.GOVERNMENT_INCIDENT_API_TIMEOUT_MS },
     log,
+    documents: documentStoreFromConfig(config),
   });
   // One worker per bounded context's task queue, sharing the connection, the bundle and the activities.
   const queues = Object.values(taskQueues(config));
@@ -70,7 +79,7 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
   );
   const done = Promise.all(workers.map((worker) => worker.run())).then(
     () => undefined,
-  ).finally(() => connection.close());
+  ).finally(() => Promise.all([connection.close(), temporal.connection.close()]));
   log.info({ taskQueues: queues }, 'worker started');
   return {
     workers,
@@ -85,12 +94,13 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
 /**
  * The platform's scheduled work: telemetry partitions ahead of the data (daily), expired
  * idempotency keys purged (hourly), audit chain heads sealed (every 5 minutes: a rewrite of
- * entries older than that no longer matches a seal).
+ * entries older than that no longer matches a seal), the government DG catalogue synced (daily).
  */
 export const SCHEDULES = [
   { name: 'telemetry-maintenance', workflowType: 'telemetryMaintenanceWorkflow', every: '1 day' },
   { name: 'idempotency-purge', workflowType: 'idempotencyPurgeWorkflow', every: '1 hour' },
   { name: 'audit-checkpoint', workflowType: 'auditCheckpointWorkflow', every: '5 minutes' },
+  { name: 'catalogue-sync', workflowType: 'catalogueSyncWorkflow', every: '1 day' },
 ] as const;
 
 /** The namespace's search attributes and scheduled work exist once per namespace; ensuring them again is a no-op. */

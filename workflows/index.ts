@@ -2,5 +2,8 @@ export { telemetryMaintenanceWorkflow } from './telemetry-maintenance.js';
 export { auditCheckpointWorkflow } from './audit-checkpoint.js';
 export { idempotencyPurgeWorkflow } from './idempotency-purge.js';
 export { shipmentWorkflow } from './shipment.js';
+export { documentProcessingWorkflow } from './document-processing.js';
 export { inspectionWorkflow } from './inspection.js';
 export { incidentWorkflow } from './incident.js';
+export { webhookDeliveryWorkflow } from './webhook-delivery.js';
+export { catalogueSyncWorkflow } from './catalogue-sync.js';

@@ -8,6 +8,7 @@ import { Migration20261130130000CompanyRegime } from './Migration20261130130000C
 import { Migration20261130140000ShipmentLifecycle } from './Migration20261130140000ShipmentLifecycle.js';
 import { Migration20261201000000Incidents } from './Migration20261201000000Incidents.js';
 import { Migration20261201010000Inspections } from './Migration20261201010000Inspections.js';
+import { Migration20261201020000Integrations } from './Migration20261201020000Integrations.js';
 
 /** Listed explicitly: the migrator never globs the file system, so tsx, tsc output and bundles behave alike. */
 export const migrationsList = [
@@ -21,4 +22,5 @@ export const migrationsList = [
   { name: 'Migration20261130140000ShipmentLifecycle', class: Migration20261130140000ShipmentLifecycle },
   { name: 'Migration20261201000000Incidents', class: Migration20261201000000Incidents },
   { name: 'Migration20261201010000Inspections', class: Migration20261201010000Inspections },
+  { name: 'Migration20261201020000Integrations', class: Migration20261201020000Integrations },
 ];

@@ -49,7 +49,7 @@ export async function assignmentFacts(
   em: EntityManager,
   driverId: string,
   vehicleId: string,
-): Promise<{ driver: { name: string; licenceExpiresOn: string; trainingExpiresOn: string[] } | null; vehicle: { registration: string; status: 'ACTIVE' | 'GROUNDED'; inspectionExpiresOn: string | null } | null }> {
+): Promise<{ driver: { name: string; licenceExpiresOn: string; trainingExpiresOn: string[] } | null; vehicle: { registration: string; status: 'ACTIVE' | 'GROUNDED'; groundedReason: string | null; inspectionExpiresOn: string | null } | null }> {
   const [driver] = await em.execute<Array<{ full_name: string; licence: string; training: string[] }>>(
     `SELECT d.full_name, to_char(d.dg_licence_expires_on, 'YYYY-MM-DD') AS licence,
             coalesce(array_agg(to_char(t.expires_on, 'YYYY-MM-DD')) FILTER (WHERE t.id IS NOT NULL), '{}') AS training
@@ -57,13 +57,13 @@ export async function assignmentFacts(
       WHERE d.id = ? GROUP BY d.id`,
     [driverId],
   );
-  const [vehicle] = await em.execute<Array<{ registration: string; status: 'ACTIVE' | 'GROUNDED'; inspection: string | null }>>(
-    `SELECT registration, status, to_char(inspection_expires_on, 'YYYY-MM-DD') AS inspection FROM vehicles WHERE id = ?`,
+  const [vehicle] = await em.execute<Array<{ registration: string; status: 'ACTIVE' | 'GROUNDED'; grounded_reason: string | null; inspection: string | null }>>(
+    `SELECT registration, status, grounded_reason, to_char(inspection_expires_on, 'YYYY-MM-DD') AS inspection FROM vehicles WHERE id = ?`,
     [vehicleId],
   );
   return {
     driver: driver ? { name: driver.full_name, licenceExpiresOn: driver.licence, trainingExpiresOn: driver.training } : null,
-    vehicle: vehicle ? { registration: vehicle.registration, status: vehicle.status, inspectionExpiresOn: vehicle.inspection } : null,
+    vehicle: vehicle ? { registration: vehicle.registration, status: vehicle.status, groundedReason: vehicle.grounded_reason, inspectionExpiresOn: vehicle.inspection } : null,
   };
 }
 

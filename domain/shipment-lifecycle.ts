@@ -61,13 +61,13 @@ export function nextStatus(status: ShipmentStatus, event: ShipmentEvent): Shipme
 export function assignmentRefusals(
   today: string,
   driver: { name: string; licenceExpiresOn: string; trainingExpiresOn: readonly string[] },
-  vehicle: { registration: string; status: 'ACTIVE' | 'GROUNDED'; inspectionExpiresOn: string | null },
+  vehicle: { registration: string; status: 'ACTIVE' | 'GROUNDED'; groundedReason: string | null; inspectionExpiresOn: string | null },
 ): string[] {
   const reasons: string[] = [];
   if (driver.licenceExpiresOn < today) reasons.push(`driver ${driver.name}'s DG licence expired on ${driver.licenceExpiresOn}`);
   if (driver.trainingExpiresOn.length === 0) reasons.push(`driver ${driver.name} has no DG training on record`);
   else if (driver.trainingExpiresOn.every((expires) => expires < today)) reasons.push(`driver ${driver.name}'s DG training expired on ${[...driver.trainingExpiresOn].sort().at(-1)}`);
-  if (vehicle.status === 'GROUNDED') reasons.push(`vehicle ${vehicle.registration} is grounded`);
+  if (vehicle.status === 'GROUNDED') reasons.push(`vehicle ${vehicle.registration} is grounded${vehicle.groundedReason ? `: ${vehicle.groundedReason}` : ''}`);
   if (!vehicle.inspectionExpiresOn) reasons.push(`vehicle ${vehicle.registration} has no inspection on record`);
   else if (vehicle.inspectionExpiresOn < today) reasons.push(`vehicle ${vehicle.registration}'s inspection expired on ${vehicle.inspectionExpiresOn}`);
   return reasons;

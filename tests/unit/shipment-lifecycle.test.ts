@@ -32,7 +32,7 @@ describe('shipment lifecycle', () => {
 
 describe('assignment refusals', () => {
   const driver = { name: 'Ann Lee', licenceExpiresOn: '2027-01-01', trainingExpiresOn: ['2026-01-01', '2027-06-30'] };
-  const vehicle = { registration: 'ABC-123', status: 'ACTIVE' as const, inspectionExpiresOn: '2026-12-31' };
+  const vehicle = { registration: 'ABC-123', status: 'ACTIVE' as const, groundedReason: null, inspectionExpiresOn: '2026-12-31' };
 
   it('accepts a current driver and vehicle (a licence expiring today is still current)', () => {
     expect(assignmentRefusals('2026-11-30', driver, vehicle)).toEqual([]);
@@ -41,11 +41,11 @@ describe('assignment refusals', () => {
 
   it('names every reason', () => {
     expect(
-      assignmentRefusals('2027-08-01', { ...driver, licenceExpiresOn: '2027-07-31' }, { ...vehicle, status: 'GROUNDED' }),
+      assignmentRefusals('2027-08-01', { ...driver, licenceExpiresOn: '2027-07-31' }, { ...vehicle, status: 'GROUNDED', groundedReason: 'brake inspection failed on 2027-07-30: Parking brake' }),
     ).toEqual([
       "driver Ann Lee's DG licence expired on 2027-07-31",
       "driver Ann Lee's DG training expired on 2027-06-30",
-      'vehicle ABC-123 is grounded',
+      'vehicle ABC-123 is grounded: brake inspection failed on 2027-07-30: Parking brake',
       "vehicle ABC-123's inspection expired on 2026-12-31",
     ]);
     expect(assignmentRefusals('2026-11-30', { ...driver, trainingExpiresOn: [] }, { ...vehicle, inspectionExpiresOn: null })).toEqual([

@@ -112,7 +112,7 @@ export async function incidentWorkflow(input: IncidentInput, carried?: IncidentS
       companyId: input.companyId,
       audience,
       idempotencyKey: key,
-      subject: `[${state.severity}] ${state.incidentNumber} ${input.kind}${why ? ` — ${why}` : ''}`,
+      subject: `[${state.severity}] ${state.incidentNumber} ${input.kind}${why ? `: ${why}` : ''}`,
       text: [
         `${state.incidentNumber}: ${input.kind}, severity ${state.severity}, status ${state.status}.`,
         input.description,

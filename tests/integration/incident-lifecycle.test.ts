@@ -6,12 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { SMTPServer } from 'smtp-server';
+import { keycloakDirectory, notificationActivities } from '../../activities/notifications.js';
 import { commitTelemetry } from '../../db/telemetry.js';
+import { keycloakAdminFromConfig } from '../../identity/keycloak-admin.js';
+import { notificationChannels } from '../../integrations/notifications/index.js';
+import { fieldEncryptionFromConfig } from '../../security/field-encryption.js';
 import { inTenant } from '../../db/orm.js';
 import { incidentWorkflowId } from '../../workflows/contracts/incident.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { ACME, testConfig, testEnv } from '../support/stack.js';
+import { ACME, silentLog, testConfig, testEnv } from '../support/stack.js';
 
 interface Received {
   headers: IncomingMessage['headers'];
@@ -59,9 +64,12 @@ describe('incident response through the API', () => {
   let sms: Awaited<ReturnType<typeof httpServer>>;
   let webhook: Awaited<ReturnType<typeof httpServer>>;
   let government: Awaited<ReturnType<typeof httpServer>>;
+  /** Phone numbers the SMS gateway refuses once (503) before accepting. */
+  const failOnce = new Set<string>();
   /** What the authority has filed, by idempotency key. */
   const filed = new Map<string, string>();
   let api: TestApi;
+  let overrides: Record<string, string>;
   let connection: Connection;
   let client: Client;
   const contacts = [
@@ -84,7 +92,7 @@ describe('incident response through the API', () => {
       },
     });
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-    sms = await httpServer((_, __, res) => reply(res, 202, { queued: true }));
+    sms = await httpServer((request, _, res) => (failOnce.delete(String(request.body.to)) ? reply(res, 503, { error: 'gateway busy' }) : reply(res, 202, { queued: true })));
     webhook = await httpServer((_, __, res) => reply(res, 204, null));
     // The authority: the first attempt fails, the second is filed but answered too late, the third gets the filing back.
     government = await httpServer((request, n, res) => {
@@ -94,8 +102,7 @@ describe('incident response through the API', () => {
       if (n === 2) return void setTimeout(() => reply(res, 201, { reference: filed.get(key) }), 1_500);
       reply(res, 201, { reference: filed.get(key) });
     });
-    api = await startTestApi(
-      {
+    overrides = {
         TEMPORAL_TASK_QUEUE_PREFIX: `${testEnv().TEMPORAL_TASK_QUEUE_PREFIX}incidents-`,
         NOTIFY_SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
         NOTIFY_SMS_URL: sms.url,
@@ -103,9 +110,8 @@ describe('incident response through the API', () => {
         NOTIFY_FILE_SINK: sink,
         GOVERNMENT_INCIDENT_API_URL: government.url,
         GOVERNMENT_INCIDENT_API_TIMEOUT_MS: '500',
-      },
-      { workflows: inject('workflowBundle') },
-    );
+    };
+    api = await startTestApi(overrides, { workflows: inject('workflowBundle') });
     const config = testConfig();
     connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
@@ -226,7 +232,8 @@ describe('incident response through the API', () => {
     const handle = client.workflow.getHandle(incidentWorkflowId(id));
     expect(await handle.result()).toMatchObject({ status: 'CLOSED', incidentNumber: number });
     const found = [];
-    for await (const execution of client.workflow.list({ query: `IncidentNumber='${number}' AND CompanyId='${ACME}'` })) found.push(execution);
+    // Numbers start again with each run's fresh database: the run's own task queue tells this run's workflows from earlier runs'.
+    for await (const execution of client.workflow.list({ query: `IncidentNumber='${number}' AND CompanyId='${ACME}' AND TaskQueue='${overrides.TEMPORAL_TASK_QUEUE_PREFIX}incidents'` })) found.push(execution);
     expect(found.map((e) => [e.workflowId, e.searchAttributes.IncidentStatus, e.searchAttributes.IncidentSeverity, e.searchAttributes.ShipmentNumber, e.searchAttributes.VehicleId])).toEqual([
       [incidentWorkflowId(id), ['CLOSED'], ['HIGH'], [load.shipmentNumber], [load.vehicleId]],
     ]);
@@ -281,5 +288,31 @@ describe('incident response through the API', () => {
     for (const incident of [first, second]) {
       for (const [verb, body] of [['start-response'], ['resolve', { resolution: 'dealt with' }], ['close']] as const) expect((await post('acme-manager', `/api/v1/incidents/${incident.id}/${verb}`, body)).status).toBe(200);
     }
+  });
+
+  it('notifyCompany: managers from Keycloak by e-mail; a retry after a failed SMS sends only what was not accepted', async () => {
+    const config = testConfig(overrides);
+    const { notifyCompany } = notificationActivities({ db: api.db, fields: fieldEncryptionFromConfig(config), channels: notificationChannels(config), directory: keycloakDirectory(keycloakAdminFromConfig(config)), log: silentLog });
+    const activity = new MockActivityEnvironment();
+    const key = `test-${run}-managers`;
+    const managers = { companyId: ACME, audience: 'managers' as const, subject: `Drill ${run}`, text: 'A drill: no action needed', idempotencyKey: key };
+    const first = await activity.run(notifyCompany, managers);
+    const twice = await activity.run(notifyCompany, managers);
+    expect(twice).toEqual(first);
+    const drill = mails.filter((m) => m.raw.includes(`Subject: Drill ${run}`));
+    for (const address of ['acme-manager@demo.safeshipper.test', 'acme-admin@demo.safeshipper.test']) expect(drill.filter((m) => m.to.includes(address))).toHaveLength(1);
+    expect(drill.filter((m) => m.to.includes('acme-viewer@demo.safeshipper.test') || m.to.includes('acme-driver@demo.safeshipper.test'))).toEqual([]);
+
+    // The gateway refuses one contact's SMS: the attempt fails after sending the rest; the retry sends that one only.
+    const contactsKey = `test-${run}-contacts`;
+    const request = { ...managers, audience: 'emergency-contacts' as const, subject: `Drill ${run} contacts`, idempotencyKey: contactsKey };
+    failOnce.add(contacts[1]!.phone);
+    await expect(activity.run(notifyCompany, request)).rejects.toThrow(/deliveries failed .*sms to contact:/);
+    await activity.run(notifyCompany, request);
+    const texts = (phone: string) => sms.received.filter((r) => r.body.to === phone && String(r.body.text).startsWith(`Drill ${run} contacts`));
+    expect(texts(contacts[0]!.phone)).toHaveLength(1);
+    // Refused once (never accepted), then accepted once: two requests, one message delivered.
+    expect(texts(contacts[1]!.phone).map((r) => r.headers['idempotency-key'])).toEqual([expect.any(String), texts(contacts[1]!.phone)[0]!.headers['idempotency-key']]);
+    for (const contact of contacts) expect(mails.filter((m) => m.to.includes(contact.email) && m.raw.includes(`Subject: Drill ${run} contacts`))).toHaveLength(1);
   });
 });

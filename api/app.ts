@@ -3,6 +3,8 @@ import { Client, type Connection } from '@temporalio/client';
 import { taskQueues } from '../config/env.js';
 import { shipmentLifecycleRoutes } from './routes/shipment-lifecycle.js';
 import { incidentRoutes } from './routes/incidents.js';
+import { inspectionRoutes } from './routes/inspections.js';
+import { INSPECTION_TASK_QUEUE } from '../workflows/contracts/inspection.js';
 import { siblingTaskQueue } from '../workflows/contracts/incident.js';
 import { SHIPMENT_TASK_QUEUE } from '../workflows/contracts/shipment.js';
 import type { Config } from '../config/env.js';
@@ -33,6 +35,16 @@ import { databaseRules, type RulesSource } from '../db/dangerous-goods-rules.js'
 import { authFailureLimit, limitsFromConfig, perUserLimit, rateLimiter, type RateLimiter } from './middleware/rate-limit.js';
 import type { ApiState, RouteDeps } from './routing.js';
 import { docsRoutes } from './routes/docs.js';
+import { integrationRoutes } from './routes/integrations.js';
+import { outboundPolicyFor, type OutboundPolicy } from '../integrations/outbound-url.js';
+import { searchRoutes } from './routes/search.js';
+import { createSearchEngine, type SearchEngine } from '../search/index.js';
+import { postgresSearchEngine } from '../search/postgres.js';
+import { documentRoutes } from './routes/documents.js';
+import { sdsRoutes } from './routes/sds.js';
+import { shipmentComplianceRoutes } from './routes/shipment-compliance.js';
+import { documentStoreFromConfig, type DocumentStore } from '../documents/store.js';
+import { DOCUMENT_TASK_QUEUE } from '../workflows/contracts/document.js';
 
 export interface ApiDependencies {
   config: Config;
@@ -90,7 +102,7 @@ export function createApp({
     ...(limited ? { beforeHandler: perUserLimit(limiter) } : {}),
   };
   const lifecycle = { client: new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE }), shipmentsTaskQueue: taskQueues(config).shipments };
-  const api = apiRouters(deps, databaseRules(db), identity, lifecycle);
+  const api = apiRouters(deps, databaseRules(db), identity, lifecycle, { store: documentStoreFromConfig(config), maxBytes: config.DOCUMENT_MAX_BYTES }, createSearchEngine(config, db), outboundPolicyFor(config.NODE_ENV));
   const docs = docsRoutes({ oidcIssuer: config.OIDC_ISSUER }); // public, outside the policy table: the OpenAPI contract and its docs page
   app.use(allowedMethods([health, ...api, docs]));
   app.use(health.routes());
@@ -101,7 +113,17 @@ export function createApp({
 }
 
 /** Every `/api/v1` router; each route in them is registered through the policy table. */
-export function apiRouters(deps: RouteDeps, rules: RulesSource, identity: KeycloakAdmin | undefined, lifecycle: { client: Client; shipmentsTaskQueue: string }): Array<Router<ApiState>> {
+export function apiRouters(
+  deps: RouteDeps,
+  rules: RulesSource,
+  identity: KeycloakAdmin | undefined,
+  lifecycle: { client: Client; shipmentsTaskQueue: string },
+  // Without a store (a router built only to list its routes), uploads and downloads answer 503.
+  documents: { store: DocumentStore | undefined; maxBytes: number } = { store: undefined, maxBytes: 0 },
+  search: SearchEngine = postgresSearchEngine(deps.db),
+  // Which ERP and webhook URLs may be configured: loopback only outside production (integrations/outbound-url.ts).
+  outbound: OutboundPolicy = outboundPolicyFor('production'),
+): Array<Router<ApiState>> {
   const masterData = new Router<ApiState>({ prefix: '/api/v1' });
   resourceRoutes(masterData, deps, vehicles);
   resourceRoutes(masterData, deps, drivers);
@@ -121,6 +143,12 @@ export function apiRouters(deps: RouteDeps, rules: RulesSource, identity: Keyclo
     shipmentLifecycleRoutes(deps, lifecycle.client, lifecycle.shipmentsTaskQueue),
     // The incidents queue carries the same deployment prefix as the shipments one.
     incidentRoutes(deps, lifecycle.client, siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE)),
+    inspectionRoutes(deps, lifecycle.client, siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE, INSPECTION_TASK_QUEUE)),
+    documentRoutes(deps, { ...documents, client: lifecycle.client, taskQueue: siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE, DOCUMENT_TASK_QUEUE) }),
+    sdsRoutes(deps, rules),
+    shipmentComplianceRoutes(deps, lifecycle.client),
+    searchRoutes(deps, search),
+    integrationRoutes(deps, outbound),
     adminRoutes(deps),
   ];
 }

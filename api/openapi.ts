@@ -21,7 +21,15 @@ import { nearbyQuery } from './routes/platform.js';
 import { byUnParams, compatibilityQuery, listQuery as dangerousGoodsListQuery, placardQuery } from './routes/dangerous-goods.js';
 import { createCompany, reason as adminShipmentsQuery } from './routes/admin.js';
 import { lifecycleViews, transitionBodies } from './routes/shipment-lifecycle.js';
+import { searchOperations } from './routes/search.js';
+import { integrationOperations, webhookSubscriptions, webhookSubscriptionView } from './routes/integrations.js';
+import { outboundPolicyFor } from '../integrations/outbound-url.js';
 import { incidentBodies, incidentListQuery, incidentViews } from './routes/incidents.js';
+import { inspectionBodies, inspectionHistoryQuery, inspectionViews } from './routes/inspections.js';
+import { documentListQuery, documentView, uploadForm, UPLOAD_FILE_FIELD } from './routes/documents.js';
+import { createSds, sdsListQuery, sdsView } from './routes/sds.js';
+import { complianceView } from './routes/shipment-compliance.js';
+import { DOCUMENT_MEDIA_TYPES } from '../domain/documents.js';
 
 /**
  * The OpenAPI 3.1 contract of `/api/v1`, built from the same zod schemas the handlers parse with
@@ -52,12 +60,14 @@ type Method = 'get' | 'post' | 'patch' | 'delete';
 
 /** One error answer of an operation: its status and, for this operation, what causes it. */
 type ErrorCases = Partial<Record<ErrorStatus, string>>;
-type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 428 | 429 | 502 | 503;
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 416 | 422 | 428 | 429 | 502 | 503;
 
 interface Success {
-  status: 200 | 201 | 204;
+  status: 200 | 201 | 204 | 206;
   description: string;
   schema?: z.ZodType;
+  /** Instead of a JSON schema: the media types of a body of bytes (a document download). */
+  binary?: readonly string[];
   /** Names of header components (ETag, Location, …) the answer carries. */
   headers?: HeaderName[];
   /** What a client (or a stateful fuzzer) can do next with this answer: OpenAPI links by name. */
@@ -81,7 +91,11 @@ interface OperationSpec {
   /** Names of parameter components (If-Match, Idempotency-Key). */
   headers?: ParameterName[];
   body?: z.ZodType;
+  /** How the body is sent, when not as JSON (a file upload). */
+  bodyMediaType?: 'multipart/form-data';
   success: Success;
+  /** A second success answer (206 Partial Content beside 200). */
+  partial?: Success;
   errors?: ErrorCases;
 }
 
@@ -99,7 +113,13 @@ const TAGS = {
   Devices: 'IoT devices (GPS trackers, tank sensors) and their MQTT credentials.',
   Shipments: 'Shipments (created as DRAFT; status changes are lifecycle transitions, not field updates).',
   'Consignment items': 'The dangerous goods a shipment carries (nested under the shipment).',
+  Inspections: "A vehicle's inspection programmes (one per inspection type: reminders, due dates, grounding) and the inspections recorded on them.",
   Incidents: 'Incident response: a report starts the incident\'s workflow (notifications, escalation, the authority\'s report); emergency coordination moves it to CLOSED.',
+  Documents: 'Uploaded files (SDS, DG declarations, manifests, proof of delivery, inspection photos), their download, and the processing of manifests and DG declarations.',
+  'Safety data sheets': "The company's SDS library: each product's revisions, the current one, and those past their five-year review.",
+  Search: 'One search over the DG catalogue and your company’s shipments, vehicles, drivers, documents and SDS: typo-tolerant, ranked, faceted, highlighted; suggestions as you type.',
+  Integrations: "Your company's ERP connection (SAP-style OData or a generic REST endpoint), told about each shipment at booking, departure, delivery and cancellation, and the record of every call.",
+  Webhooks: 'Signed HTTP callbacks to your own systems on shipment events, and their deliveries.',
   'Platform administration': "SafeShipper's own staff (realm role PLATFORM_STAFF): the only way across companies, audited in the company looked into.",
 } as const;
 type Tag = keyof typeof TAGS;
@@ -115,6 +135,10 @@ const HEADERS = {
   RateLimitLimit: { description: 'Requests allowed in the window for this route class (on every answer past authentication, unless rate limiting is off).', schema: { type: 'integer', minimum: 0 } },
   RateLimitRemaining: { description: 'Requests left in the window.', schema: { type: 'integer', minimum: 0 } },
   RateLimitReset: { description: 'Seconds until the window ends.', schema: { type: 'integer', minimum: 0 } },
+  ContentETag: { required: true, description: "The document's SHA-256 in quotes: the same bytes have the same tag (send it as If-Range).", schema: { type: 'string', pattern: '^"[0-9a-f]{64}"$' } },
+  AcceptRanges: { required: true, description: '`bytes`: a single byte range may be asked for with Range.', schema: { type: 'string', enum: ['bytes'] } },
+  ContentRange: { required: true, description: 'The part sent and the whole size, e.g. `bytes 0-1023/40960`.', schema: { type: 'string', pattern: '^bytes \\d+-\\d+/\\d+$' } },
+  ContentDisposition: { required: true, description: 'Always `attachment`, with the stored file name (its extension matching the type the bytes are).', schema: { type: 'string' } },
 } satisfies Record<string, { required?: boolean; description: string; schema: { type: 'string' | 'integer'; [keyword: string]: unknown } }>;
 type HeaderName = keyof typeof HEADERS;
 /** Every answer past authentication carries the caller's standing in its rate-limit window. */
@@ -128,6 +152,10 @@ const HEADER_WIRE_NAMES: Partial<Record<HeaderName, string>> = {
   RateLimitLimit: 'RateLimit-Limit',
   RateLimitRemaining: 'RateLimit-Remaining',
   RateLimitReset: 'RateLimit-Reset',
+  ContentETag: 'ETag',
+  AcceptRanges: 'Accept-Ranges',
+  ContentRange: 'Content-Range',
+  ContentDisposition: 'Content-Disposition',
 };
 
 const PARAMETERS = {
@@ -152,6 +180,20 @@ const PARAMETERS = {
     description:
       'Makes the create safe to retry (1–255 visible ASCII characters, kept 24 hours per user): the same key with the same body replays the first answer (with `Idempotent-Replayed: true`); with a different body it is 422; while the first is still in progress, 409.',
     schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+  },
+  Range: {
+    name: 'Range',
+    in: 'header',
+    required: false,
+    description: 'One byte range (`bytes=0-1023`, `bytes=1024-`, `bytes=-512`): answered 206 with that part, 416 when it starts beyond the end. Several ranges, or another unit, get the whole document (200).',
+    schema: { type: 'string', maxLength: 200 },
+  },
+  IfRange: {
+    name: 'If-Range',
+    in: 'header',
+    required: false,
+    description: 'The ETag you have part of: the Range is honoured only while the document is still those bytes; otherwise the whole document is sent.',
+    schema: { type: 'string', maxLength: 200 },
   },
 } as const;
 type ParameterName = keyof typeof PARAMETERS;
@@ -336,7 +378,8 @@ type FromCollections =
   | Collection<'/api/v1/emergency-contacts'>
   | Exclude<Collection<'/api/v1/devices'>, 'POST /api/v1/devices'>
   | Collection<'/api/v1/shipments'>
-  | Collection<'/api/v1/shipments/:shipmentId/consignment-items'>;
+  | Collection<'/api/v1/shipments/:shipmentId/consignment-items'>
+  | Exclude<Collection<'/api/v1/webhooks'>, 'POST /api/v1/webhooks'>;
 
 function collections(): CollectionSpec[] {
   // Only the definition's static parts are read: the key encrypts nothing.
@@ -364,6 +407,16 @@ function collections(): CollectionSpec[] {
       tag: 'Consignment items',
       view: consignmentItemView,
       note: "The shipment must exist in your company (otherwise 404). Items change only while the shipment is DRAFT or NON_COMPLIANT (otherwise 409); a change to a NON_COMPLIANT shipment has its load checked again.",
+    },
+    {
+      // Only the definition's static parts are read: production's URL policy is what the document promises.
+      definition: webhookSubscriptions(outboundPolicyFor('production')),
+      name: 'WebhookSubscription',
+      plural: 'WebhookSubscriptions',
+      tag: 'Webhooks',
+      view: webhookSubscriptionView,
+      filterDescriptions: { enabled: 'Only subscriptions that are (true) or are not (false) enabled' },
+      note: 'Subscriptions are created with POST /webhooks (the signing secret is shown once); changing the URL checks it as the create does (422).',
     },
   ];
 }
@@ -625,6 +678,212 @@ function incidentOperations() {
   } satisfies Record<string, OperationSpec>;
 }
 
+/** A vehicle's inspection programmes and inspections (api/routes/inspections.ts): each programme is a workflow per vehicle and type. */
+function inspectionOperations() {
+  const vehicle = idParams('vehicleId');
+  const programParams = idParams('vehicleId', 'id');
+  const program = fresh(inspectionViews.program).openapi('InspectionProgram');
+  const inspection = fresh(inspectionViews.inspection).openapi('Inspection');
+  const vehicle404 = 'No such vehicle in your company.';
+  const programLinks = {
+    getInspectionProgram: { operationId: 'getInspectionProgram', description: 'Read the programme started.', parameters: { vehicleId: '$request.path.vehicleId', id: '$response.body#/id' } },
+    retireInspectionProgram: { operationId: 'retireInspectionProgram', description: 'Retire the programme started.', parameters: { vehicleId: '$request.path.vehicleId', id: '$response.body#/id' } },
+    recordInspection: { operationId: 'recordInspection', description: 'Record an inspection on the vehicle.', parameters: { vehicleId: '$request.path.vehicleId' } },
+    listInspections: { operationId: 'listInspections', description: "The vehicle's inspections.", parameters: { vehicleId: '$request.path.vehicleId' } },
+  };
+  return {
+    'GET /api/v1/vehicles/:vehicleId/inspection-programs': {
+      operationId: 'listInspectionPrograms',
+      summary: "A vehicle's inspection programmes",
+      description: 'Running programmes first, then retired ones; each with its next due date, standing, and why it grounds the vehicle.',
+      tag: 'Inspections',
+      params: vehicle,
+      success: { status: 200, description: 'The programmes.', schema: fresh(inspectionViews.programs).openapi('InspectionPrograms') },
+      errors: { 400: 'The query names a parameter (this list takes none).', 404: vehicle404 },
+    },
+    'POST /api/v1/vehicles/:vehicleId/inspection-programs': {
+      operationId: 'startInspectionProgram',
+      summary: 'Start an inspection programme',
+      description:
+        "Starts the vehicle's programme for one inspection type (workflow `inspection-{vehicleId}-{type}`): managers are reminded before each due date, and the vehicle is grounded when an inspection is overdue or fails, until a passing one. A first due date in the past grounds it at once. While a DG-relevant programme (the annual DG inspection, the cargo tank tests) runs, the vehicle's `inspectionExpiresOn` is the earliest of their due dates.",
+      tag: 'Inspections',
+      params: vehicle,
+      body: fresh(inspectionBodies.program).openapi('InspectionProgramStart'),
+      success: { status: 201, description: 'The programme, running.', schema: program, headers: ['Location'], links: programLinks },
+      errors: { ...BODY_ERRORS, 404: vehicle404, 409: 'A programme of this type already runs for the vehicle (its next due date named).', 422: 'The body did not pass validation (`errors` names each field).' },
+    },
+    'GET /api/v1/vehicles/:vehicleId/inspection-programs/:id': {
+      operationId: 'getInspectionProgram',
+      summary: 'Get an inspection programme',
+      tag: 'Inspections',
+      params: programParams,
+      success: { status: 200, description: 'The programme.', schema: program },
+      errors: { 404: 'No such programme of this vehicle in your company.' },
+    },
+    'POST /api/v1/vehicles/:vehicleId/inspection-programs/:id/retire': {
+      operationId: 'retireInspectionProgram',
+      summary: 'Retire an inspection programme',
+      description: 'Ends the programme (the vehicle is sold, the inspection no longer applies), with the reason: its reminders stop and its grounding lifts; its inspections stay. Runs as an update on the programme\'s workflow, which then completes.',
+      tag: 'Inspections',
+      params: programParams,
+      body: fresh(inspectionBodies.retire).openapi('InspectionProgramRetirement'),
+      success: { status: 200, description: 'The programme, retired.', schema: program },
+      errors: { ...BODY_ERRORS, 404: 'No such programme of this vehicle in your company.', 409: 'The programme is already retired, or its workflow is not running.', 422: 'The body did not pass validation (`errors` names each field).' },
+    },
+    'GET /api/v1/vehicles/:vehicleId/inspections': {
+      operationId: 'listInspections',
+      summary: "A vehicle's inspections",
+      description: 'Every inspection recorded on the vehicle, newest first (by when it was performed); follow `nextCursor` for the next page.',
+      tag: 'Inspections',
+      params: vehicle,
+      query: inspectionHistoryQuery.extend({
+        limit: fresh(inspectionHistoryQuery.shape.limit).openapi({ description: 'Page size' }),
+        cursor: fresh(inspectionHistoryQuery.shape.cursor).openapi({ description: '`nextCursor` of the previous page (opaque)' }),
+      }),
+      success: { status: 200, description: 'A page of inspections.', schema: page('InspectionPage', inspection) },
+      errors: { 400: 'A query parameter is unknown or invalid (`errors` names it), or the cursor is not one this API issued.', 404: vehicle404 },
+    },
+    'POST /api/v1/vehicles/:vehicleId/inspections': {
+      operationId: 'recordInspection',
+      summary: 'Record an inspection',
+      description:
+        "Records an inspection on the vehicle's running programme of its type: every item of the type's checklist once, each PASS or FAIL; any failed critical item fails it. A PASS sets the next due date (the interval from the day it was performed) and lifts this type's grounding; a FAIL grounds the vehicle, naming the failed items, until a passing one. A driver (`report_incidents`) may record the daily PRE_TRIP; every other type needs `manage_fleet`. The answer is the inspection, the programme and the vehicle as they now stand.",
+      tag: 'Inspections',
+      params: vehicle,
+      body: fresh(inspectionBodies.result).openapi('InspectionResult'),
+      success: { status: 200, description: 'The inspection recorded, and where it leaves the programme and the vehicle.', schema: fresh(inspectionViews.outcome).openapi('InspectionOutcome') },
+      errors: {
+        ...BODY_ERRORS,
+        403: "Your role lacks this route's permission, or the one the inspection type needs (PRE_TRIP: `report_incidents`; every other type: `manage_fleet`).",
+        404: vehicle404,
+        409: 'No programme of this type runs for the vehicle, or the inspection was performed before the last one recorded.',
+        422: "The body did not pass validation (`errors` names each field): not the type's checklist, or performed in the future.",
+      },
+    },
+  } satisfies Record<string, OperationSpec>;
+}
+
+/** Documents, the SDS library and a shipment's compliance view (api/routes/documents.ts, sds.ts, shipment-compliance.ts). */
+function documentOperations() {
+  const params = idParams('id');
+  const document = fresh(documentView).openapi('Document');
+  const sds = fresh(sdsView).openapi('SafetyDataSheet');
+  const accepted = Object.keys(DOCUMENT_MEDIA_TYPES);
+  const upload = z
+    .object({
+      [UPLOAD_FILE_FIELD]: z.string().openapi({ format: 'binary', description: `The file, at most the server's DOCUMENT_MAX_BYTES (25 MiB unless configured). Its type is read from its bytes, never from its name or declared type: ${accepted.join(', ')}.` }),
+      ...uploadForm.shape,
+    })
+    .openapi('DocumentUpload', { description: 'The file, its kind and optional title; attach it to at most one of shipmentId, vehicleId, inspectionId, incidentId (each in your company). Text fields may come before or after the file.' });
+  const documentLinks = {
+    getDocument: { operationId: 'getDocument', description: 'Read the document uploaded.', parameters: { id: '$response.body#/id' } },
+    downloadDocument: { operationId: 'downloadDocument', description: "Download the uploaded document's bytes.", parameters: { id: '$response.body#/id' } },
+    deleteDocument: { operationId: 'deleteDocument', description: 'Delete the document uploaded.', parameters: { id: '$response.body#/id' } },
+  };
+  const download = (status: 200 | 206): Success => ({
+    status,
+    description: status === 200 ? 'The bytes, as the type they are.' : 'The part asked for.',
+    binary: accepted,
+    headers: ['ContentETag', 'AcceptRanges', 'ContentDisposition', ...(status === 206 ? (['ContentRange'] as const) : [])],
+  });
+  return {
+    'POST /api/v1/documents': {
+      operationId: 'uploadDocument',
+      summary: 'Upload a document',
+      description:
+        "A `multipart/form-data` upload, streamed to storage (never held whole in memory) while its SHA-256 is computed and its type read from its first bytes. The same bytes are stored once per company: a second upload is 409 naming the first. A MANIFEST or DG_DECLARATION starts its processing workflow (`document-{id}`): its text is read page by page and its dangerous goods compared with the catalogue and, when attached to a shipment, its consignment items; the findings appear in the shipment's compliance view. Audited.",
+      tag: 'Documents',
+      body: upload,
+      bodyMediaType: 'multipart/form-data',
+      success: { status: 201, description: 'The document stored.', schema: document, headers: ['Location'], links: documentLinks },
+      errors: {
+        400: 'The multipart body is malformed, or the upload was interrupted.',
+        403: 'The role lacks `upload_pod`, or the permission of the kind: `upload_documents` for SDS, DG_DECLARATION and MANIFEST.',
+        409: 'These bytes are already stored in your company: the detail names that document and `Location` points at it.',
+        413: 'The file exceeds the size limit: refused without reading the rest (the connection is closed).',
+        415: 'The body is not multipart/form-data, or the file is not PDF, PNG, JPEG, TIFF or WebP by its content.',
+        422: 'A field is missing, unknown, doubled or invalid, the file is empty, or the attachment is not in your company (`errors` names the field).',
+        503: 'Document storage is not configured on this server.',
+      },
+    },
+    'GET /api/v1/documents': {
+      operationId: 'listDocuments',
+      summary: 'List documents',
+      description: "Your company's documents, newest first, by kind or by what they are attached to; follow `nextCursor` for the next page.",
+      tag: 'Documents',
+      query: documentListQuery,
+      success: { status: 200, description: 'A page of documents.', schema: page('DocumentPage', document) },
+      errors: { 400: 'A query parameter is unknown or invalid (`errors` names it), or the cursor is not one this API issued.' },
+    },
+    'GET /api/v1/documents/:id': {
+      operationId: 'getDocument',
+      summary: "A document's metadata",
+      description: 'Kind, file name, type (as sniffed), size, SHA-256, attachment, uploader and, for manifests and DG declarations, the processing status.',
+      tag: 'Documents',
+      params,
+      success: { status: 200, description: 'The document.', schema: document },
+      errors: { 404: 'No such document in your company.' },
+    },
+    'GET /api/v1/documents/:id/content': {
+      operationId: 'downloadDocument',
+      summary: "Download a document's bytes",
+      description:
+        'Streamed, as the type the bytes are, always as an attachment. `HEAD` answers the same headers without the bytes. One byte range may be asked for (`Range`, 206), conditionally on the ETag (`If-Range`).',
+      tag: 'Documents',
+      params,
+      headers: ['Range', 'IfRange'],
+      success: download(200),
+      partial: download(206),
+      errors: { 404: 'No such document in your company.', 416: 'The range starts beyond the end of the document (`Content-Range: bytes */<size>`).', 503: 'Document storage is not configured on this server.' },
+    },
+    'DELETE /api/v1/documents/:id': {
+      operationId: 'deleteDocument',
+      summary: 'Delete a document',
+      description: 'Removes the document, its findings and its SDS entry (each audited), then its bytes.',
+      tag: 'Documents',
+      params,
+      success: { status: 204, description: 'The document is deleted.' },
+      errors: { 404: 'No such document in your company.', 503: 'Document storage is not configured on this server.' },
+    },
+    'POST /api/v1/sds': {
+      operationId: 'createSds',
+      summary: 'Record a safety data sheet',
+      description: 'A revision of a product\'s SDS, over an uploaded document of kind SDS: product, supplier, revision date and the UN numbers it covers. The newest revision of a product (its name compared without regard to case) is its current SDS. Audited.',
+      tag: 'Safety data sheets',
+      body: fresh(createSds).openapi('SafetyDataSheetCreate'),
+      success: { status: 201, description: 'The SDS recorded.', schema: sds, headers: ['Location'], links: { getSds: { operationId: 'getSds', description: 'Read the SDS recorded.', parameters: { id: '$response.body#/id' } } } },
+      errors: { ...BODY_ERRORS, 409: 'The document is already recorded as an SDS.', 422: 'The body did not pass validation, the document is not an SDS in your company, a UN number is not in the catalogue, or the revision date is in the future (`errors` names each field).' },
+    },
+    'GET /api/v1/sds': {
+      operationId: 'listSds',
+      summary: 'List safety data sheets',
+      description: 'By product, each product\'s revisions newest first; `current` marks the newest, `expired` one revised more than five years ago (model WHS Regulations r 330(3)(a): reviewed at least every five years).',
+      tag: 'Safety data sheets',
+      query: sdsListQuery,
+      success: { status: 200, description: 'A page of SDS.', schema: page('SafetyDataSheetPage', sds) },
+      errors: { 400: 'A query parameter is unknown or invalid (`errors` names it), or the cursor is not one this API issued.' },
+    },
+    'GET /api/v1/sds/:id': {
+      operationId: 'getSds',
+      summary: 'Get a safety data sheet',
+      tag: 'Safety data sheets',
+      params,
+      success: { status: 200, description: 'The SDS.', schema: sds },
+      errors: { 404: 'No such SDS in your company.' },
+    },
+    'GET /api/v1/shipments/:id/compliance': {
+      operationId: 'getShipmentCompliance',
+      summary: "A shipment's compliance view",
+      description:
+        "The lifecycle's verdict on the load (null before booking), the findings of the manifests and DG declarations attached to the shipment (matched, mismatched, missing, unknown, needs OCR, unreadable; with pages), and the current SDS of each UN number on board, flagged when expired. An SDS alone is not emergency information: `emergencyInformation` says so under your company's regime.",
+      tag: 'Shipments',
+      params,
+      success: { status: 200, description: 'The compliance view.', schema: fresh(complianceView).openapi('ShipmentComplianceView') },
+      errors: { 404: 'No such shipment in your company.' },
+    },
+  } satisfies Record<string, OperationSpec>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every other route, written out (typed against the policy table: a route added there and not
 // here fails the typecheck)
@@ -646,7 +905,11 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
 
   return {
     ...lifecycleOperations(),
+    ...searchOperations(),
     ...incidentOperations(),
+    ...inspectionOperations(),
+    ...documentOperations(),
+    ...integrationOperations(),
     'GET /api/v1/me': {
       operationId: 'getMe',
       summary: 'Who am I',
@@ -938,6 +1201,12 @@ function documentedQuery(query: z.ZodObject): z.ZodObject {
   );
 }
 
+/** A success answer: its headers, links, and a JSON body or bytes of the media types named. */
+function successResponse({ status, description, schema, binary, headers, links }: Success): [string, ResponseConfig] {
+  const content = schema ? { 'application/json': { schema } } : binary ? Object.fromEntries(binary.map((type) => [type, { schema: { type: 'string' as const, format: 'binary' } }])) : undefined;
+  return [String(status), { description, headers: headerRefs([...(headers ?? []), ...RATE_LIMIT_HEADERS]), ...(links ? { links } : {}), ...(content ? { content } : {}) }];
+}
+
 function routeConfig(key: string, op: OperationSpec): RouteConfig {
   const requirement = (ROUTE_POLICY as Record<string, Requirement>)[key];
   if (!requirement) throw new Error(`"${key}" is documented but not declared in domain/policy.ts`);
@@ -949,7 +1218,6 @@ function routeConfig(key: string, op: OperationSpec): RouteConfig {
       .map(([name, [code]]) => [code, { $ref: `#/components/responses/${name}` }]),
   );
   const errors: ErrorCases = { 403: forbidden, ...op.errors };
-  const { status, description, schema, headers, links } = op.success;
   return {
     method: method.toLowerCase() as Method,
     path: openApiPath(path),
@@ -963,11 +1231,12 @@ function routeConfig(key: string, op: OperationSpec): RouteConfig {
     request: {
       ...(op.params ? { params: op.params } : {}),
       ...(op.query ? { query: documentedQuery(op.query) } : {}),
-      ...(op.body ? { body: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
+      ...(op.body ? { body: { required: true, content: { [op.bodyMediaType ?? 'application/json']: { schema: op.body } } } } : {}),
     },
     responses: Object.fromEntries(
       [
-        [String(status), { description, headers: headerRefs([...(headers ?? []), ...RATE_LIMIT_HEADERS]), ...(links ? { links } : {}), ...(schema ? { content: { 'application/json': { schema } } } : {}) }] as [string, ResponseConfig],
+        successResponse(op.success),
+        ...(op.partial ? [successResponse(op.partial)] : []),
         ...Object.entries(shared),
         ...(Object.entries(errors) as Array<[string, string]>).map(([code, text]) => [code, errorResponse(Number(code) as ErrorStatus, text)] as [string, ProblemResponse]),
       ].sort(([a], [b]) => Number(a) - Number(b)),

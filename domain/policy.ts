@@ -21,6 +21,9 @@ export const ROUTE_POLICY = {
   'GET /api/v1/company': 'authenticated',
   'PATCH /api/v1/company': 'manage_company',
   'GET /api/v1/geofences/nearby': 'view_shipments',
+  // Search: the catalogue is global, everything else the caller's company's (the engine scopes it, RLS too).
+  'GET /api/v1/search': 'view_shipments',
+  'GET /api/v1/search/suggestions': 'view_shipments',
   'GET /api/v1/dangerous-goods': 'view_dangerous_goods',
   'GET /api/v1/dangerous-goods/by-un/:un': 'view_dangerous_goods',
   'GET /api/v1/dangerous-goods/:id': 'view_dangerous_goods',
@@ -29,6 +32,14 @@ export const ROUTE_POLICY = {
   ...collection('/api/v1/vehicles', 'manage_fleet'),
   ...collection('/api/v1/drivers', 'manage_fleet'),
   ...collection('/api/v1/drivers/:driverId/training-records', 'manage_fleet'),
+  // Vehicle inspections: the fleet's managers run the programmes; from DRIVER up a result is recorded, each type asking its own
+  // permission in the route (a driver records the daily pre-trip, the rest need manage_fleet: domain/inspection-lifecycle.ts).
+  'GET /api/v1/vehicles/:vehicleId/inspection-programs': 'view_shipments',
+  'POST /api/v1/vehicles/:vehicleId/inspection-programs': 'manage_fleet',
+  'GET /api/v1/vehicles/:vehicleId/inspection-programs/:id': 'view_shipments',
+  'POST /api/v1/vehicles/:vehicleId/inspection-programs/:id/retire': 'manage_fleet',
+  'GET /api/v1/vehicles/:vehicleId/inspections': 'view_shipments',
+  'POST /api/v1/vehicles/:vehicleId/inspections': 'report_incidents',
   ...collection('/api/v1/geofences', 'manage_fleet'),
   ...collection('/api/v1/emergency-contacts', 'emergency_coordination'),
   'GET /api/v1/devices': 'view_shipments',
@@ -52,6 +63,17 @@ export const ROUTE_POLICY = {
   'POST /api/v1/shipments/:id/close': 'create_shipments',
   'POST /api/v1/shipments/:id/cancel': 'create_shipments',
   'GET /api/v1/shipments/:id/timeline': 'view_shipments',
+  'GET /api/v1/shipments/:id/compliance': 'view_shipments',
+  // Documents: a driver hands in proof of delivery and inspection photos (upload_pod); manifests, DG
+  // declarations and SDS need upload_documents, which the upload checks per kind (domain/documents.ts).
+  'GET /api/v1/documents': 'view_documents',
+  'POST /api/v1/documents': 'upload_pod',
+  'GET /api/v1/documents/:id': 'view_documents',
+  'DELETE /api/v1/documents/:id': 'upload_documents',
+  'GET /api/v1/documents/:id/content': 'view_documents',
+  'GET /api/v1/sds': 'view_sds',
+  'POST /api/v1/sds': 'upload_documents',
+  'GET /api/v1/sds/:id': 'view_sds',
   // Incident response: anyone from DRIVER up reports; emergency coordination (MANAGER) owns the response.
   'GET /api/v1/incidents': 'view_shipments',
   'POST /api/v1/incidents': 'report_incidents',
@@ -67,6 +89,13 @@ export const ROUTE_POLICY = {
   'POST /api/v1/users/:id/disable': 'manage_company',
   'GET /api/v1/audit-log': 'view_audit_log',
   'GET /api/v1/audit-log/verify': 'view_audit_log',
+  // Integrations with the company's own systems (ERP connection, webhooks): its ADMIN's to manage, and to read (they hold its endpoints).
+  'GET /api/v1/integrations/erp': 'manage_company',
+  'PUT /api/v1/integrations/erp': 'manage_company',
+  'DELETE /api/v1/integrations/erp': 'manage_company',
+  'GET /api/v1/integrations/erp/calls': 'manage_company',
+  ...collection('/api/v1/webhooks', 'manage_company', 'manage_company'),
+  'GET /api/v1/webhooks/:id/deliveries': 'manage_company',
   'GET /api/v1/admin/companies': 'platform_staff',
   'POST /api/v1/admin/companies': 'platform_staff',
   'GET /api/v1/admin/companies/:companyId/shipments': 'platform_staff',

@@ -49,6 +49,8 @@ export interface ResourceDefinition<E extends Versioned, Create, Update, View> {
   parent?: { param: string; entity: EntitySchema<{ id: string }>; field: keyof E & string };
   /** false leaves out DELETE (e.g. shipments are cancelled through their lifecycle, not deleted). */
   deletable?: boolean;
+  /** Runs in the DELETE's transaction before the row goes: may refuse it (a Problem) or tell others (a consignment item's workflow). */
+  remove?(entity: E, rc: RequestContext): Promise<void>;
   /** false leaves out POST (the resource registers its own create, e.g. devices hand out a secret once). */
   creatable?: boolean;
   /**
@@ -222,6 +224,7 @@ export function resourceRoutes<E extends Versioned, Create, Update, View>(router
       if (version !== undefined && version !== entity.version) throw new Problem(412, 'Precondition Failed', 'The resource changed since you read it');
       const before = auditView(entity);
       await guarded(async () => {
+        await def.remove?.(entity, rc);
         rc.em.remove(entity);
         await rc.em.flush();
       });

@@ -30,18 +30,39 @@ export async function shipmentLoadLines(em: EntityManager, shipmentId: string): 
   return rows.map((r) => ({ unNumber: r.un_number, packingGroup: r.packing_group, properShippingName: r.proper_shipping_name, technicalName: r.technical_name, quantity: Number(r.quantity), unit: r.unit, packages: r.packages }));
 }
 
-/** Writes the lifecycle's status (and, on assignment, the vehicle and driver); returns the row before, or null when the shipment is gone. */
+/**
+ * Writes the lifecycle's status (and, on assignment, the vehicle and driver; `release` clears them); returns the row before, or null
+ * when the shipment is gone.
+ */
 export async function writeShipmentStatus(
   em: EntityManager,
-  change: { shipmentId: string; status: ShipmentStatus; vehicleId?: string; driverId?: string },
+  change: { shipmentId: string; status: ShipmentStatus; vehicleId?: string; driverId?: string; release?: boolean },
 ): Promise<{ status: ShipmentStatus; vehicleId: string | null; driverId: string | null } | null> {
   const [before] = await em.execute<Array<{ status: ShipmentStatus; vehicle_id: string | null; driver_id: string | null }>>('SELECT status, vehicle_id, driver_id FROM shipments WHERE id = ? FOR UPDATE', [change.shipmentId]);
   if (!before) return null;
   await em.execute(
-    'UPDATE shipments SET status = ?, vehicle_id = coalesce(?, vehicle_id), driver_id = coalesce(?, driver_id), version = version + 1, updated_at = now() WHERE id = ?',
-    [change.status, change.vehicleId ?? null, change.driverId ?? null, change.shipmentId],
+    change.release
+      ? 'UPDATE shipments SET status = ?, vehicle_id = NULL, driver_id = NULL, version = version + 1, updated_at = now() WHERE id = ?'
+      : 'UPDATE shipments SET status = ?, vehicle_id = coalesce(?, vehicle_id), driver_id = coalesce(?, driver_id), version = version + 1, updated_at = now() WHERE id = ?',
+    change.release ? [change.status, change.shipmentId] : [change.status, change.vehicleId ?? null, change.driverId ?? null, change.shipmentId],
   );
   return { status: before.status, vehicleId: before.vehicle_id, driverId: before.driver_id };
+}
+
+/**
+ * The shipment's status, its row locked until the caller's transaction ends (null: no such shipment). A consignment item change
+ * holds it, so the workflow's next status write (booking, or the amendment's re-check) waits for the change to commit and the
+ * compliance engine then reads the items as changed.
+ */
+export async function lockShipmentStatus(em: EntityManager, shipmentId: string): Promise<ShipmentStatus | null> {
+  const [row] = await em.execute<Array<{ status: ShipmentStatus }>>('SELECT status FROM shipments WHERE id = ? FOR UPDATE', [shipmentId]);
+  return row?.status ?? null;
+}
+
+/** How many placards the vehicle can carry at once (null: no such vehicle). */
+export async function vehiclePlacardHolders(em: EntityManager, vehicleId: string): Promise<number | null> {
+  const [row] = await em.execute<Array<{ placard_holders: number }>>('SELECT placard_holders FROM vehicles WHERE id = ?', [vehicleId]);
+  return row?.placard_holders ?? null;
 }
 
 /** What decides whether a driver and a vehicle may take a load: licence, training and inspection dates, grounding. */

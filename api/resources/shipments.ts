@@ -1,11 +1,14 @@
+import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { ConsignmentItemSchema, DriverSchema, EmergencyContactSchema, ShipmentSchema, VehicleSchema, type ConsignmentItem, type Shipment } from '../../db/entities.js';
 import type { EntityManager } from '../../db/orm.js';
+import type { RequestContext } from '../routing.js';
 import type { ResourceDefinition } from '../resource.js';
-import { validationFailed, type FieldError } from '../problem.js';
+import { Problem, validationFailed, type FieldError } from '../problem.js';
 import { text } from '../validation.js';
-import { shipmentViewSql } from '../../db/shipments.js';
-import { SHIPMENT_STATUSES } from '../../domain/shipment-lifecycle.js';
+import { lockShipmentStatus, shipmentViewSql } from '../../db/shipments.js';
+import { itemChangeRefusal, SHIPMENT_STATUSES } from '../../domain/shipment-lifecycle.js';
+import { amendedSignal, shipmentWorkflowId } from '../../workflows/contracts/shipment.js';
 
 const place = z.strictObject({
   address: text(500),
@@ -132,27 +135,48 @@ async function checkDangerousGood(em: EntityManager, id: string, technicalName: 
   if (entry.physical_state === 'solid' && unit === 'L') throw validationFailed([{ path: 'unit', message: `${entry.un_number} ${entry.proper_shipping_name} is a solid: declare it in kg` }]);
 }
 
-export const consignmentItems: ResourceDefinition<ConsignmentItem, z.infer<typeof createItem>, z.infer<typeof updateItem>, unknown> = {
-  type: 'consignment_item',
-  path: '/api/v1/shipments/:shipmentId/consignment-items',
-  entity: ConsignmentItemSchema,
-  createSchema: createItem,
-  updateSchema: updateItem,
-  parent: { param: 'shipmentId', entity: ShipmentSchema as never, field: 'shipmentId' },
-  build: async (input, rc, params) => {
-    await checkDangerousGood(rc.em, input.dangerousGoodId, input.technicalName, input.unit);
-    return { ...input, quantity: String(input.quantity), shipmentId: params.shipmentId! };
-  },
-  apply: async (item, input, rc) => {
-    await checkDangerousGood(rc.em, input.dangerousGoodId ?? item.dangerousGoodId, input.technicalName === undefined ? item.technicalName : input.technicalName, input.unit ?? item.unit);
-    if (input.dangerousGoodId !== undefined) item.dangerousGoodId = input.dangerousGoodId;
-    if (input.technicalName !== undefined) item.technicalName = input.technicalName;
-    if (input.quantity !== undefined) item.quantity = String(input.quantity);
-    if (input.unit !== undefined) item.unit = input.unit;
-    if (input.packages !== undefined) item.packages = input.packages;
-  },
-  view: (i) => ({ id: i.id, shipmentId: i.shipmentId, dangerousGoodId: i.dangerousGoodId, technicalName: i.technicalName, quantity: Number(i.quantity), unit: i.unit, packages: i.packages, createdAt: i.createdAt, updatedAt: i.updatedAt }),
-};
+/**
+ * A change to a shipment's load, checked and announced in the change's transaction: refused (409) once the load's compliance is
+ * settled, and, on a NON_COMPLIANT shipment, signalled to its workflow (`amended`), which checks the load again. The shipment's
+ * row stays locked until the change commits, so the workflow's next status write (the amendment's, or a booking's) waits for it
+ * and the compliance engine reads the items as changed. A change rolled back after its signal costs one more check of the same load.
+ */
+async function changeLoad(client: Client, rc: RequestContext, shipmentId: string): Promise<void> {
+  const status = await lockShipmentStatus(rc.em, shipmentId);
+  // The route found the shipment in the caller's company before this runs.
+  if (!status) throw new Error(`shipment ${shipmentId} vanished under its consignment item`);
+  const refused = itemChangeRefusal(status);
+  if (refused) throw new Problem(409, 'Conflict', refused);
+  if (status === 'NON_COMPLIANT') await client.workflow.getHandle(shipmentWorkflowId(shipmentId)).signal(amendedSignal, { subject: rc.caller.subject, username: rc.caller.username ?? null });
+}
+
+/** A shipment's consignment items; `client` tells a NON_COMPLIANT shipment's workflow its load was amended. */
+export function consignmentItems(client: Client): ResourceDefinition<ConsignmentItem, z.infer<typeof createItem>, z.infer<typeof updateItem>, unknown> {
+  return {
+    type: 'consignment_item',
+    path: '/api/v1/shipments/:shipmentId/consignment-items',
+    entity: ConsignmentItemSchema,
+    createSchema: createItem,
+    updateSchema: updateItem,
+    parent: { param: 'shipmentId', entity: ShipmentSchema as never, field: 'shipmentId' },
+    build: async (input, rc, params) => {
+      await checkDangerousGood(rc.em, input.dangerousGoodId, input.technicalName, input.unit);
+      await changeLoad(client, rc, params.shipmentId!);
+      return { ...input, quantity: String(input.quantity), shipmentId: params.shipmentId! };
+    },
+    apply: async (item, input, rc) => {
+      await checkDangerousGood(rc.em, input.dangerousGoodId ?? item.dangerousGoodId, input.technicalName === undefined ? item.technicalName : input.technicalName, input.unit ?? item.unit);
+      await changeLoad(client, rc, item.shipmentId);
+      if (input.dangerousGoodId !== undefined) item.dangerousGoodId = input.dangerousGoodId;
+      if (input.technicalName !== undefined) item.technicalName = input.technicalName;
+      if (input.quantity !== undefined) item.quantity = String(input.quantity);
+      if (input.unit !== undefined) item.unit = input.unit;
+      if (input.packages !== undefined) item.packages = input.packages;
+    },
+    remove: (item, rc) => changeLoad(client, rc, item.shipmentId),
+    view: (i) => ({ id: i.id, shipmentId: i.shipmentId, dangerousGoodId: i.dangerousGoodId, technicalName: i.technicalName, quantity: Number(i.quantity), unit: i.unit, packages: i.packages, createdAt: i.createdAt, updatedAt: i.updatedAt }),
+  };
+}
 
 /** What the views answer, as JSON (dates as ISO strings): the response schemas of the OpenAPI contract (api/openapi.ts). */
 const placeView = z.object({ address: z.string(), location: z.tuple([z.number(), z.number()]).describe('[longitude, latitude]') });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SHIPMENT_STATUSES, SHIPMENT_TRANSITIONS, assignmentRefusals, canTransition, nextStatus, refusal, type ShipmentEvent, type ShipmentStatus } from '../../domain/shipment-lifecycle.js';
+import { determinePlacards } from '../../domain/dangerous-goods/placards.js';
+import { SHIPMENT_STATUSES, SHIPMENT_TRANSITIONS, assignmentRefusals, canTransition, itemChangeRefusal, nextStatus, placardsToHold, refusal, type ShipmentEvent, type ShipmentStatus } from '../../domain/shipment-lifecycle.js';
+import { entry } from './dg/helpers.js';
 
 describe('shipment lifecycle', () => {
   it('walks the happy path from DRAFT to CLOSED', () => {
@@ -52,5 +54,46 @@ describe('assignment refusals', () => {
       'driver Ann Lee has no DG training on record',
       'vehicle ABC-123 has no inspection on record',
     ]);
+  });
+});
+
+describe('consignment item changes', () => {
+  it('are allowed only while compliance is open (DRAFT, NON_COMPLIANT) and refused with the reason from BOOKED on', () => {
+    expect(SHIPMENT_STATUSES.filter((s) => itemChangeRefusal(s) === null)).toEqual(['DRAFT', 'NON_COMPLIANT']);
+    expect(itemChangeRefusal('READY')).toBe('the consignment items of a READY shipment cannot change: its compliance is settled; items change only while it is DRAFT or NON_COMPLIANT');
+  });
+});
+
+describe('placard holders', () => {
+  const line = (unNumber: string, quantity: number, receptacleCapacity: number, extra: { packingGroup?: 'I' | 'II' | 'III'; grossMass?: number } = {}) => ({
+    entry: entry(unNumber, extra.packingGroup ? { packingGroup: extra.packingGroup } : {}, 'placards'),
+    quantity,
+    unit: 'L' as const,
+    receptacleCapacity,
+    ...(extra.grossMass ? { grossMass: extra.grossMass } : {}),
+  });
+  const vehicle = { registration: 'ABC-123', status: 'ACTIVE' as const, groundedReason: null, inspectionExpiresOn: '2030-12-31' };
+  const driver = { name: 'Ann Lee', licenceExpiresOn: '2030-01-01', trainingExpiresOn: ['2030-06-30'] };
+
+  it('ADG: one holder per class label and one for the emergency information panel; a small load needs none', () => {
+    const tanker = placardsToHold(determinePlacards([line('UN1203', 1000, 1000, { packingGroup: 'II' }), line('UN1830', 600, 200, { packingGroup: 'II' })], 'adg'));
+    expect(tanker).toEqual(['CLASS 3 LABEL', 'CLASS 8 LABEL', 'EMERGENCY INFORMATION PANEL']);
+    expect(placardsToHold(determinePlacards([line('UN1203', 200, 200, { packingGroup: 'II' })], 'adg'))).toEqual([]);
+  });
+
+  it('49 CFR: one DANGEROUS placard stands in for several Table 2 placards when the substitution is allowed', () => {
+    const mixed = determinePlacards([line('UN1203', 300, 20, { packingGroup: 'II', grossMass: 300 }), line('UN1830', 300, 20, { packingGroup: 'II', grossMass: 300 })], '49cfr');
+    expect(mixed.placards.filter((p) => p.required).map((p) => p.placard)).toEqual(['FLAMMABLE', 'CORROSIVE']);
+    expect(mixed.alternatives.map((a) => a.placard)).toEqual(['DANGEROUS']);
+    expect(placardsToHold(mixed)).toEqual(['DANGEROUS']);
+  });
+
+  it('refuses a vehicle with fewer holders than the load needs, naming them and the regime', () => {
+    const needed = ['CLASS 3 LABEL', 'EMERGENCY INFORMATION PANEL'];
+    expect(assignmentRefusals('2026-12-01', driver, vehicle, { regime: 'adg', holders: 1, needed })).toEqual([
+      'vehicle ABC-123 has 1 placard holders; the load needs 2 under ADG 7.x: CLASS 3 LABEL, EMERGENCY INFORMATION PANEL',
+    ]);
+    expect(assignmentRefusals('2026-12-01', driver, vehicle, { regime: 'adg', holders: 2, needed })).toEqual([]);
+    expect(assignmentRefusals('2026-12-01', driver, vehicle, { regime: '49cfr', holders: 0, needed: [] })).toEqual([]);
   });
 });

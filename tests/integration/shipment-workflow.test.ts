@@ -1,14 +1,31 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import type { Activities } from '../../activities/index.js';
-import { arriveUpdate, assignUpdate, bookUpdate, cancelUpdate, closeUpdate, deliverUpdate, departUpdate, timelineQuery, type Actor } from '../../workflows/contracts/shipment.js';
-import type { shipmentWorkflow } from '../../workflows/shipment.js';
+import { INCIDENT_WORKFLOW_TYPE, type IncidentInput } from '../../workflows/contracts/incident.js';
+import {
+  arrivedAtDestinationSignal,
+  arriveUpdate,
+  assignUpdate,
+  bookUpdate,
+  cancelUpdate,
+  closeUpdate,
+  deliverUpdate,
+  departUpdate,
+  enteredRestrictedZoneSignal,
+  leftOriginSignal,
+  positionReportedSignal,
+  stateQuery,
+  type ShipmentState,
+} from '../../workflows/contracts/shipment.js';
 import { addSearchAttributes } from '../../services/search-attributes.js';
 import { testEnv } from '../support/stack.js';
+import { COMPANY, CREW, DRIVER, OPERATOR, playActivities, PROOF, SCENARIO_OPTIONS, startShipment, until, type PlayOptions } from '../support/shipment-scenarios.js';
 
-/** The shipment workflow on Temporal's time-skipping server: alert timers hours long (skipped, not waited), and transitions that would interleave. */
+const entries = (state: ShipmentState) => state.timeline.map((e) => `${e.event}:${e.status}:${e.by}`);
+
+/** The shipment workflow on Temporal's time-skipping server: timers hours long (skipped, not waited), road signals, the integration lanes, continue-as-new. */
 describe('shipment workflow on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
   beforeAll(async () => {
@@ -20,97 +37,145 @@ describe('shipment workflow on the time-skipping server', () => {
     await env?.teardown();
   });
 
-  it('alerts once when the pickup time passes before departure and once when deliverBy passes before delivery', async () => {
-    const written: string[] = [];
-    const alerts: Array<{ kind: string; detail: string }> = [];
-    const activities: Pick<Activities, 'recordShipmentStatus' | 'recordShipmentAlert' | 'checkShipmentCompliance' | 'checkAssignment'> = {
-      async recordShipmentStatus(change) {
-        written.push(change.status);
-      },
-      async recordShipmentAlert({ kind, detail }) {
-        alerts.push({ kind, detail });
-      },
-      async checkShipmentCompliance({ asOf }) {
-        return { status: 'COMPLIANT', regime: 'adg', asOf, failures: [], unNumbers: ['UN1203'] };
-      },
-      async checkAssignment() {},
-    };
-    const taskQueue = 'shipment-timers';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: inject('workflowBundle'), activities });
+  // Queues end in `shipments`, as the deployment's do: the incidents queue is derived from it.
+  let queues = 0;
+  const worker = async (options: PlayOptions = {}) => {
+    const played = playActivities(options);
+    const taskQueue = `t${(queues += 1)}-shipments`;
+    return { played, taskQueue, worker: await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: inject('workflowBundle'), activities: played.activities }) };
+  };
+
+  it('alerts once when the pickup passes before departure, once per silence on the road, and once when deliverBy passes', async () => {
+    const { played, taskQueue, worker: w } = await worker({ erp: async ({ stage }) => ({ erpReference: `ORD-7/${stage}` }) });
     const now = await env.currentTimeMs();
     const pickupAt = new Date(now + 60 * 60_000).toISOString();
     const deliverBy = new Date(now + 5 * 60 * 60_000).toISOString();
-    const by: Actor = { subject: 'test', username: 'acme-operator' };
-
-    const result = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start<typeof shipmentWorkflow>('shipmentWorkflow', {
-        taskQueue,
-        workflowId: 'shipment-timers',
-        args: [{ shipmentId: '00000000-0000-4000-8000-000000000001', companyId: '11111111-1111-4111-8111-111111111111', shipmentNumber: 'SS-TIMERS', pickupAt, deliverBy }],
-      });
-      expect((await handle.executeUpdate(bookUpdate, { args: [by] })).status).toBe('DG_VALIDATED');
+    const result = await w.runUntil(async () => {
+      const handle = await startShipment(env.client, taskQueue, now, { pickupAt, deliverBy });
+      expect((await handle.executeUpdate(bookUpdate, { args: [OPERATOR] })).status).toBe('DG_VALIDATED');
       await env.sleep('2 hours');
-      expect(alerts).toEqual([{ kind: 'pickup-missed', detail: `not departed by the pickup time ${pickupAt}` }]);
-      await handle.executeUpdate(assignUpdate, { args: [{ vehicleId: 'v-1', driverId: 'd-1', by }] });
-      await handle.executeUpdate(departUpdate, { args: [by] });
-      await env.sleep('2 hours');
-      expect(alerts).toHaveLength(1);
-      await env.sleep('2 hours');
-      expect(alerts.map((a) => a.kind)).toEqual(['pickup-missed', 'delivery-late']);
-      await handle.executeUpdate(arriveUpdate, { args: [by] });
-      await handle.executeUpdate(deliverUpdate, { args: [{ signedBy: 'R. Receiver', signedAt: deliverBy, documentId: 'POD-1', by }] });
-      expect((await handle.query(timelineQuery)).map((e) => `${e.event}:${e.status}`)).toEqual([
-        'book:BOOKED',
-        'validate:DG_VALIDATED',
-        'alert.pickup-missed:DG_VALIDATED',
-        'assign:READY',
-        'depart:IN_TRANSIT',
-        'alert.delivery-late:IN_TRANSIT',
-        'arrive:ARRIVED',
-        'deliver:DELIVERED',
-      ]);
-      await handle.executeUpdate(closeUpdate, { args: [by] });
-      return handle.result();
+      expect(played.alerts).toEqual([{ kind: 'pickup-missed', detail: `not departed by the pickup time ${pickupAt}` }]);
+      await handle.executeUpdate(assignUpdate, { args: [{ ...CREW, by: OPERATOR }] });
+      const departedAt = (await handle.executeUpdate(departUpdate, { args: [DRIVER] })).timeline.at(-1)!.at;
+      // 15 minutes without a position (the default): one alert, however long the silence lasts.
+      await env.sleep('40 minutes');
+      expect(played.alerts.map((a) => a.kind)).toEqual(['pickup-missed', 'no-position']);
+      expect((await handle.query(stateQuery)).alerts.noPositionSince).toBe(departedAt);
+      await handle.signal(positionReportedSignal, { eventId: 'p-1', at: '2030-01-01T09:00:00.000Z' });
+      expect(await until(handle, (s) => s.alerts.noPositionSince === null, 'the position')).toMatchObject({ lastPositionAt: '2030-01-01T09:00:00.000Z' });
+      await env.sleep('10 minutes');
+      expect(played.alerts).toHaveLength(2);
+      await env.sleep('10 minutes');
+      expect(played.alerts.map((a) => a.kind)).toEqual(['pickup-missed', 'no-position', 'no-position']);
+      await env.sleep('3 hours');
+      expect(played.alerts.map((a) => a.kind)).toEqual(['pickup-missed', 'no-position', 'no-position', 'delivery-late']);
+      await handle.executeUpdate(arriveUpdate, { args: [DRIVER] });
+      await handle.executeUpdate(deliverUpdate, { args: [{ ...PROOF, by: DRIVER }] });
+      await handle.executeUpdate(closeUpdate, { args: [OPERATOR] });
+      return (await handle.result()) as ShipmentState;
     });
-    expect(result.status).toBe('CLOSED');
-    expect(result.alerts).toEqual({ pickupMissed: true, deliveryLate: true });
-    expect(result.proofOfDelivery).toEqual({ signedBy: 'R. Receiver', signedAt: deliverBy, documentId: 'POD-1' });
-    expect(written).toEqual(['BOOKED', 'DG_VALIDATED', 'READY', 'IN_TRANSIT', 'ARRIVED', 'DELIVERED', 'CLOSED']);
+    expect(entries(result).filter((e) => !e.startsWith('erp.'))).toEqual([
+      'book:BOOKED:acme-operator',
+      'validate:DG_VALIDATED:null',
+      'alert.pickup-missed:DG_VALIDATED:null',
+      'assign:READY:acme-operator',
+      'depart:IN_TRANSIT:acme-driver',
+      'alert.no-position:IN_TRANSIT:null',
+      'alert.no-position:IN_TRANSIT:null',
+      'alert.delivery-late:IN_TRANSIT:null',
+      'arrive:ARRIVED:acme-driver',
+      'deliver:DELIVERED:acme-driver',
+      'close:CLOSED:acme-operator',
+    ]);
+    expect(result).toMatchObject({ status: 'CLOSED', alerts: { pickupMissed: true, deliveryLate: true }, proofOfDelivery: PROOF });
+    expect(played.statuses.map((s) => s.status)).toEqual(['BOOKED', 'DG_VALIDATED', 'READY', 'IN_TRANSIT', 'ARRIVED', 'DELIVERED', 'CLOSED']);
+    // The ERP heard of the booking (once validated), the dispatch and the delivery, each under its own key; the webhooks of every transition.
+    const shipmentId = played.erp[0]!.shipmentId;
+    expect(played.erp.map((c) => `${c.stage}:${c.idempotencyKey}`)).toEqual([`booked:erp-${shipmentId}-booked`, `dispatched:erp-${shipmentId}-dispatched`, `delivered:erp-${shipmentId}-delivered`]);
+    expect(result.erp.map((s) => `${s.stage}:${s.erpReference}`)).toEqual(['booked:ORD-7/booked', 'dispatched:ORD-7/dispatched', 'delivered:ORD-7/delivered']);
+    expect(played.events.map((e) => e.idempotencyKey)).toEqual(['booked', 'ready', 'departed', 'arrived', 'delivered', 'closed'].map((e) => `shipment.${e}-${shipmentId}`));
+    expect(played.events.find((e) => e.event === 'shipment.delivered')!.data).toMatchObject({ status: 'DELIVERED', ...CREW, proofOfDelivery: PROOF });
   });
 
   it('refuses a transition while another is still running, rather than interleaving them', async () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const activities: Pick<Activities, 'recordShipmentStatus' | 'recordShipmentAlert' | 'checkShipmentCompliance' | 'checkAssignment'> = {
-      async recordShipmentStatus() {},
-      async recordShipmentAlert() {},
-      async checkShipmentCompliance({ asOf }) {
-        return { status: 'COMPLIANT', regime: 'adg', asOf, failures: [], unNumbers: [] };
-      },
-      async checkAssignment() {
-        await released;
-      },
+    const { played, taskQueue, worker: w } = await worker();
+    played.activities.checkAssignment = async () => {
+      await released;
     };
-    const taskQueue = 'shipment-exclusive';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: inject('workflowBundle'), activities });
     const now = await env.currentTimeMs();
-    const by: Actor = { subject: 'test', username: 'acme-operator' };
-    const state = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start<typeof shipmentWorkflow>('shipmentWorkflow', {
-        taskQueue,
-        workflowId: 'shipment-exclusive',
-        args: [{ shipmentId: '00000000-0000-4000-8000-000000000002', companyId: '11111111-1111-4111-8111-111111111111', shipmentNumber: 'SS-EXCL', pickupAt: new Date(now + 86_400_000).toISOString(), deliverBy: new Date(now + 2 * 86_400_000).toISOString() }],
-      });
-      await handle.executeUpdate(bookUpdate, { args: [by] });
-      const assigning = await handle.startUpdate(assignUpdate, { args: [{ vehicleId: 'v-1', driverId: 'd-1', by }], waitForStage: WorkflowUpdateStage.ACCEPTED });
-      const cancelled = await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'customer called', by }] }).then(
+    const state = await w.runUntil(async () => {
+      const handle = await startShipment(env.client, taskQueue, now);
+      await handle.executeUpdate(bookUpdate, { args: [OPERATOR] });
+      const assigning = await handle.startUpdate(assignUpdate, { args: [{ ...CREW, by: OPERATOR }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      const cancelled = await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'customer called', by: OPERATOR }] }).then(
         () => 'accepted',
         (error: unknown) => (error instanceof WorkflowUpdateFailedError ? error.cause?.message : String(error)),
       );
       expect(cancelled).toBe('another transition of this shipment is in progress; try cancel again');
       release();
-      return assigning.result();
+      const assigned = await assigning.result();
+      await handle.terminate('test over');
+      return assigned;
     });
     expect(state.status).toBe('READY');
   });
+
+  it('takes departure and arrival from ingest once per event id, keeps a signal that does not fit as ignored, and raises an incident for a placard load in a restricted zone', async () => {
+    const { played, taskQueue, worker: w } = await worker({ ...SCENARIO_OPTIONS['restricted-zone'], erp: async ({ stage }) => {
+      if (stage === 'dispatched') throw ApplicationFailure.nonRetryable('the ERP refuses the dispatch notice: order not released', 'ErpRejected');
+      return { erpReference: null };
+    } });
+    const now = await env.currentTimeMs();
+    const { result, history, incident } = await w.runUntil(async () => {
+      const handle = await startShipment(env.client, taskQueue, now);
+      await handle.executeUpdate(bookUpdate, { args: [OPERATOR] });
+      await handle.signal(arrivedAtDestinationSignal, { eventId: 'arrived-early', at: '2030-01-01T08:00:00.000Z' });
+      await until(handle, (s) => s.timeline.some((e) => e.event === 'arrivedAtDestination.ignored'), 'the ignored arrival');
+      await handle.executeUpdate(assignUpdate, { args: [{ ...CREW, by: OPERATOR }] });
+      // Ingest redelivers: each event twice.
+      for (const eventId of ['left-1', 'left-1']) await handle.signal(leftOriginSignal, { eventId, at: '2030-01-01T09:00:00.000Z' });
+      const zone = { eventId: 'zone-1', at: '2030-01-01T09:30:00.000Z', geofenceId: '00000000-0000-4000-8000-00000000000f', name: 'Burnley Tunnel' };
+      await handle.signal(enteredRestrictedZoneSignal, zone);
+      await handle.signal(enteredRestrictedZoneSignal, zone);
+      for (const eventId of ['arrived-1', 'arrived-1']) await handle.signal(arrivedAtDestinationSignal, { eventId, at: '2030-01-01T11:00:00.000Z' });
+      await until(handle, (s) => s.status === 'ARRIVED', 'the arrival');
+      await handle.executeUpdate(deliverUpdate, { args: [{ ...PROOF, by: DRIVER }] });
+      await handle.executeUpdate(closeUpdate, { args: [OPERATOR] });
+      const result = (await handle.result()) as ShipmentState;
+      const { incidentId } = result.incidents[0]!;
+      return { result, history: await handle.fetchHistory(), incident: await env.client.workflow.getHandle(`incident-${incidentId}`).describe() };
+    });
+    // The ERP's answers come in the background: they are checked apart from the transitions.
+    expect(entries(result).filter((e) => !e.startsWith('erp.'))).toEqual([
+      'book:BOOKED:acme-operator',
+      'validate:DG_VALIDATED:null',
+      'arrivedAtDestination.ignored:DG_VALIDATED:system:ingest',
+      'assign:READY:acme-operator',
+      'depart:IN_TRANSIT:system:ingest',
+      'incident.restricted-zone:IN_TRANSIT:system:ingest',
+      'arrive:ARRIVED:system:ingest',
+      'deliver:DELIVERED:acme-driver',
+      'close:CLOSED:acme-operator',
+    ]);
+    expect(result.timeline.filter((e) => e.event.startsWith('erp.')).map((e) => `${e.event}:${e.detail}`)).toEqual(['erp.failed:dispatched: the ERP refuses the dispatch notice: order not released']);
+    expect(result.timeline.find((e) => e.event === 'arrivedAtDestination.ignored')!.detail).toBe('at 2030-01-01T08:00:00.000Z: cannot arrive a shipment that is DG_VALIDATED; arrive is allowed only from IN_TRANSIT');
+    // A refusal by the ERP is kept, and the lane goes on to the delivery.
+    expect(result.erp.map((s) => `${s.stage}:${s.failure}`)).toEqual(['booked:null', 'dispatched:the ERP refuses the dispatch notice: order not released', 'delivered:null']);
+    expect(played.erp.map((c) => c.stage)).toEqual(['booked', 'dispatched', 'delivered']);
+
+    // The incident: its own workflow on this deployment's incidents queue, started as an abandoned child with what happened.
+    const [raised] = result.incidents;
+    expect(raised).toMatchObject({ kind: 'ROUTE_VIOLATION', at: '2030-01-01T09:30:00.000Z' });
+    expect(incident).toMatchObject({ type: INCIDENT_WORKFLOW_TYPE, taskQueue: taskQueue.replace(/shipments$/, 'incidents'), status: { name: 'RUNNING' } });
+    const started = history.events!.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes!);
+    expect(started).toHaveLength(1);
+    expect(started[0]!.parentClosePolicy).toBe(2); // PARENT_CLOSE_POLICY_ABANDON
+    const input = defaultPayloadConverter.fromPayload<IncidentInput>(started[0]!.input!.payloads![0]!);
+    expect(input).toMatchObject({ companyId: COMPANY, incidentId: raised!.incidentId, kind: 'ROUTE_VIOLATION', severity: 'HIGH', vehicleId: CREW.vehicleId, reportedBy: null, occurredAt: '2030-01-01T09:30:00.000Z', source: 'shipment' });
+    expect(input.description).toMatch(/^Shipment SS-\w+ entered the restricted DG zone Burnley Tunnel \(00000000-0000-4000-8000-00000000000f\) at 2030-01-01T09:30:00.000Z with a placard load$/);
+    await env.client.workflow.getHandle(`incident-${raised!.incidentId}`).terminate('test over');
+  });
 });
+

@@ -193,6 +193,7 @@ describe('the OpenAPI contract', () => {
         'POST /api/v1/emergency-contacts',
         'POST /api/v1/shipments',
         'POST /api/v1/shipments/:shipmentId/consignment-items',
+        'POST /api/v1/incidents',
       ].sort(),
     );
   });
@@ -448,7 +449,7 @@ describe('the contract where a fuzzer found it wrong', () => {
 
   it('documents 422 for a reused Idempotency-Key on every create that takes one', () => {
     const takesKey = operations(doc).filter(([, op]) => (op.parameters ?? []).some((p) => p.$ref === '#/components/parameters/IdempotencyKey'));
-    expect(takesKey.length).toBe(7);
+    expect(takesKey.length).toBe(8);
     for (const [key, op] of takesKey) expect([key, op.responses['422']?.description]).toEqual([key, expect.stringContaining('Idempotency-Key was used for a different request')]);
   });
 

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ROUTE_POLICY } from '../../domain/policy.js';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { ensureIncident } from '../../db/incidents.js';
+import { inTenant } from '../../db/orm.js';
 import { ACME, testEnv } from '../support/stack.js';
 
 const run = Date.now().toString(36);
@@ -36,6 +38,17 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
     });
     const [dg] = (await api.call('acme-admin', 'GET', '/api/v1/dangerous-goods/by-un/UN1203').then((r) => r.json()) as { items: Array<{ id: string }> }).items;
     acme.itemId = await create('acme-admin', `/api/v1/shipments/${acme.shipmentId}/consignment-items`, { dangerousGoodId: dg!.id, quantity: 500, unit: 'L' });
+    // An incident written as its workflow's first activity would (no workflow: nothing here would answer it).
+    acme.incidentId = (
+      await inTenant(api.db, ACME, (em) =>
+        ensureIncident(em, { id: crypto.randomUUID(), companyId: ACME, kind: 'LEAK', severity: 'LOW', source: 'api', shipmentId: acme.shipmentId!, vehicleId: acme.id!, description: 'tenancy probe', location: null, consequences: {}, occurredAt: new Date().toISOString(), reportedBy: null }),
+      )
+    ).id;
+    // An inspection programme as its workflow's activity writes it (no worker here: nothing would run its workflow).
+    const [programme] = await inTenant(api.db, ACME, (em) =>
+      em.execute<Array<{ id: string }>>(`INSERT INTO inspection_programs (company_id, vehicle_id, inspection_type, interval, next_due_on, status, workflow_id) VALUES (?, ?, 'PRE_TRIP', 'P1D', '2030-01-01', 'CURRENT', 'tenancy-probe') RETURNING id`, [ACME, acme.id]),
+    );
+    acme.programId = programme!.id;
     const me = (await (await api.call('acme-viewer', 'GET', '/api/v1/me')).json()) as { subject: string };
     acme.userId = me.subject;
   });
@@ -47,10 +60,11 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
   const idFor = (pattern: string, param: string): string | undefined => {
     if (param === 'driverId') return acme.driverId;
     if (param === 'shipmentId') return acme.shipmentId;
+    if (param === 'vehicleId') return acme.id;
     if (param !== 'id') return undefined;
     const collection = /\/api\/v1\/([a-z-]+)(?:\/:\w+\/([a-z-]+))?\/:id/.exec(pattern);
     const name = collection?.[2] ?? collection?.[1];
-    return { vehicles: acme.id, drivers: acme.driverId, 'training-records': acme.trainingId, geofences: acme.geofenceId, 'emergency-contacts': acme.contactId, devices: acme.deviceId, shipments: acme.shipmentId, 'consignment-items': acme.itemId, users: acme.userId }[name ?? ''];
+    return { vehicles: acme.id, drivers: acme.driverId, 'training-records': acme.trainingId, geofences: acme.geofenceId, 'emergency-contacts': acme.contactId, devices: acme.deviceId, shipments: acme.shipmentId, 'consignment-items': acme.itemId, users: acme.userId, incidents: acme.incidentId, 'inspection-programs': acme.programId }[name ?? ''];
   };
 
   it('every route that takes an Acme id answers Boreal 404 (never 403, never the data)', async () => {
@@ -76,7 +90,7 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
   });
 
   it('list endpoints never include a foreign row', async () => {
-    for (const path of ['/api/v1/vehicles', '/api/v1/drivers', '/api/v1/geofences', '/api/v1/emergency-contacts', '/api/v1/devices', '/api/v1/shipments', '/api/v1/audit-log', '/api/v1/users']) {
+    for (const path of ['/api/v1/vehicles', '/api/v1/drivers', '/api/v1/geofences', '/api/v1/emergency-contacts', '/api/v1/devices', '/api/v1/shipments', '/api/v1/audit-log', '/api/v1/users', '/api/v1/incidents']) {
       const response = await api.call('boreal-admin', 'GET', `${path}?limit=100`);
       expect([path, response.status]).toEqual([path, 200]);
       const text = await response.text();
@@ -111,7 +125,7 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
   });
 
   it('row-level security, proven: the app role without a company set sees no tenant row at all; with Acme set, only Acme rows', async () => {
-    const tables = ['companies', 'users', 'vehicles', 'drivers', 'driver_training_records', 'geofences', 'emergency_contacts', 'devices', 'shipments', 'consignment_items', 'audit_log', 'idempotency_keys', 'telemetry_points'];
+    const tables = ['companies', 'users', 'vehicles', 'drivers', 'driver_training_records', 'geofences', 'emergency_contacts', 'devices', 'shipments', 'consignment_items', 'audit_log', 'idempotency_keys', 'telemetry_points', 'incidents', 'incident_counters', 'notification_deliveries', 'inspection_programs', 'inspections'];
     const app = new pg.Client({ connectionString: testEnv().DATABASE_URL });
     await app.connect();
     try {

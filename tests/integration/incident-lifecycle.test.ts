@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { SMTPServer } from 'smtp-server';
 import { keycloakDirectory, notificationActivities } from '../../activities/notifications.js';
 import { commitTelemetry } from '../../db/telemetry.js';
@@ -293,7 +294,7 @@ describe('incident response through the API', () => {
   it('notifyCompany: managers from Keycloak by e-mail; a retry after a failed SMS sends only what was not accepted', async () => {
     const config = testConfig(overrides);
     const { notifyCompany } = notificationActivities({ db: api.db, fields: fieldEncryptionFromConfig(config), channels: notificationChannels(config), directory: keycloakDirectory(keycloakAdminFromConfig(config)), log: silentLog });
-    const activity = new MockActivityEnvironment();
+    const activity = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR', () => undefined) });
     const key = `test-${run}-managers`;
     const managers = { companyId: ACME, audience: 'managers' as const, subject: `Drill ${run}`, text: 'A drill: no action needed', idempotencyKey: key };
     const first = await activity.run(notifyCompany, managers);

@@ -66,13 +66,13 @@ function policyOf(key: string): { method: Method; path: string; requirement: Req
   return { method, path: fullPath.replace(/^\/api\/v1/, ''), requirement };
 }
 
-async function authorise(ctx: RouterContext<ApiState>, deps: RouteDeps, requirement: Requirement): Promise<Caller> {
+async function authorise(ctx: RouterContext<ApiState>, deps: RouteDeps, requirement: Requirement, body: 'json' | 'stream' = 'json'): Promise<Caller> {
   const principal = await deps.verify(ctx.get('Authorization') || undefined);
   await deps.beforeHandler?.(ctx, principal, requirement);
   if (!principal.companyId) throw forbidden('Your account is not linked to a company');
   if (!allows(principal.role, requirement)) throw forbidden(`This action needs the "${requirement}" permission, which your role does not have`);
   // Only now is the body read: nobody unauthenticated makes the API parse up to 2 MB.
-  await readJsonBody(ctx);
+  if (body === 'json') await readJsonBody(ctx);
   const caller = { ...principal, companyId: principal.companyId };
   await remember(ctx, deps, caller);
   return caller;
@@ -165,5 +165,17 @@ export function securedExternalRoute(router: Router<ApiState>, deps: RouteDeps, 
           appendAudit(em, { ...record, companyId: caller.companyId, actorSubject: caller.subject, actorUsername: caller.username, requestId: ctx.state.requestId }),
         ),
     });
+  });
+}
+
+/**
+ * A route whose handler reads the request body itself, as a stream (a multipart document upload):
+ * the same checks, the body left unread until the caller is authorised, and no transaction open
+ * while the body arrives (the handler opens its own once the bytes are stored).
+ */
+export function securedStreamRoute(router: Router<ApiState>, deps: RouteDeps, key: PolicyRoute, handler: (ctx: RouterContext<ApiState>, caller: Caller) => Promise<void>): void {
+  const { method, path, requirement } = policyOf(key);
+  router.register(path, [method], async (ctx: RouterContext<ApiState>) => {
+    await handler(ctx, await authorise(ctx, deps, requirement, 'stream'));
   });
 }

@@ -12,6 +12,8 @@ import { documentStoreFromConfig } from '../documents/store.js';
 import { AuditCheckpointSeal } from '../security/audit-checkpoint.js';
 import { databaseRules } from '../db/dangerous-goods-rules.js';
 import { ensureSearchAttributes } from './search-attributes.js';
+import { externalSearchEngine } from '../search/index.js';
+import { ensureSearchSync } from '../search/sync.js';
 import { notificationChannels } from '../integrations/notifications/index.js';
 import { keycloakDirectory } from '../activities/notifications.js';
 import { keycloakAdminFromConfig } from '../identity/keycloak-admin.js';
@@ -44,6 +46,7 @@ function installRuntime(log: Logger): void {
 export async function startWorker(config: Config, db: Database, log: Logger, options: { bundle?: WorkflowBundleWithSourceMap } = {}): Promise<RunningWorker> {
   installRuntime(log);
   await ensureNamespaceSetup(config);
+  await ensureSearchSync(config, db);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const channels = notificationChannels(config);
   if (channels.length === 0) log.warn('no notification channel configured (NOTIFY_SMTP_URL, NOTIFY_SMS_URL, NOTIFY_WEBHOOK_URL, NOTIFY_FILE_SINK): incident notifications reach nobody');
@@ -62,6 +65,7 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
     governmentIncidentApi: { url: config.GOVERNMENT_INCIDENT_API_URL, token: config.GOVERNMENT_INCIDENT_API_TOKEN, timeoutMs: config.GOVERNMENT_INCIDENT_API_TIMEOUT_MS },
     log,
     documents: documentStoreFromConfig(config),
+    search: { databaseUrl: config.DATABASE_URL, external: externalSearchEngine(config) },
   });
   // One worker per bounded context's task queue, sharing the connection, the bundle and the activities.
   const queues = Object.values(taskQueues(config));

@@ -7,3 +7,4 @@ export { inspectionWorkflow } from './inspection.js';
 export { incidentWorkflow } from './incident.js';
 export { webhookDeliveryWorkflow } from './webhook-delivery.js';
 export { catalogueSyncWorkflow } from './catalogue-sync.js';
+export { searchIndexSyncWorkflow } from './search-index.js';

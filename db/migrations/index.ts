@@ -9,6 +9,8 @@ import { Migration20261130140000ShipmentLifecycle } from './Migration20261130140
 import { Migration20261201000000Incidents } from './Migration20261201000000Incidents.js';
 import { Migration20261201010000Inspections } from './Migration20261201010000Inspections.js';
 import { Migration20261201020000Integrations } from './Migration20261201020000Integrations.js';
+import { Migration20261201040000Search } from './Migration20261201040000Search.js';
+import { Migration20261201050000Documents } from './Migration20261201050000Documents.js';
 
 /** Listed explicitly: the migrator never globs the file system, so tsx, tsc output and bundles behave alike. */
 export const migrationsList = [
@@ -23,4 +25,6 @@ export const migrationsList = [
   { name: 'Migration20261201000000Incidents', class: Migration20261201000000Incidents },
   { name: 'Migration20261201010000Inspections', class: Migration20261201010000Inspections },
   { name: 'Migration20261201020000Integrations', class: Migration20261201020000Integrations },
+  { name: 'Migration20261201040000Search', class: Migration20261201040000Search },
+  { name: 'Migration20261201050000Documents', class: Migration20261201050000Documents },
 ];

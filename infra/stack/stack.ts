@@ -49,6 +49,8 @@ export function stackEnvironment(ctx: StackContext): Record<string, string> {
     REDIS_URL: `redis://127.0.0.1:${s.redisPort}`,
     DATA_ENCRYPTION_KEY: secrets.dataEncryptionKey,
     AUDIT_CHECKPOINT_KEY: secrets.auditCheckpointKey,
+    // Uploaded documents on local disk, shared by the api and the worker of this machine.
+    DOCUMENT_STORE_DIR: join(s.root, 'documents'),
     // Incident notifications go to a file here instead of mail and SMS gateways: `tail -f .stack/notifications.jsonl`.
     NOTIFY_FILE_SINK: join(s.root, 'notifications.jsonl'),
   };

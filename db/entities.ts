@@ -208,6 +208,8 @@ export interface Vehicle extends Owned {
   vehicleType: VehicleType;
   capacityKg: number;
   status: 'ACTIVE' | 'GROUNDED';
+  /** Why the vehicle is GROUNDED (null when ACTIVE); with status, written only by the inspection workflow's activity. */
+  groundedReason: string | null;
   placardHolders: number;
   inspectionExpiresOn: string | null;
 }
@@ -222,6 +224,7 @@ export const VehicleSchema = new EntitySchema<Vehicle>({
     vehicleType: { type: 'string' },
     capacityKg: { type: 'integer' },
     status: { type: 'string' },
+    groundedReason: { type: 'text', nullable: true },
     placardHolders: { type: 'integer' },
     inspectionExpiresOn: { type: 'date', nullable: true },
     version: { type: 'integer', version: true },

@@ -35,17 +35,21 @@ describe('master data over the API: conventions every collection follows', () =>
   it('PATCH needs If-Match: 428 without, 412 when stale, 200 with the new ETag when current', async () => {
     const created = await api.call('acme-manager', 'POST', '/api/v1/vehicles', { body: vehicle('B') });
     const { id } = (await created.json()) as { id: string };
-    const missing = await api.call('acme-manager', 'PATCH', `/api/v1/vehicles/${id}`, { body: { status: 'GROUNDED' } });
+    const missing = await api.call('acme-manager', 'PATCH', `/api/v1/vehicles/${id}`, { body: { placardHolders: 2 } });
     expect(missing.status).toBe(428);
-    const ok = await api.call('acme-manager', 'PATCH', `/api/v1/vehicles/${id}`, { body: { status: 'GROUNDED' }, headers: { 'If-Match': '"v1"' } });
+    const ok = await api.call('acme-manager', 'PATCH', `/api/v1/vehicles/${id}`, { body: { placardHolders: 2 }, headers: { 'If-Match': '"v1"' } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('etag')).toBe('"v2"');
-    expect(await ok.json()).toMatchObject({ status: 'GROUNDED' });
-    const stale = await api.call('acme-manager', 'PATCH', `/api/v1/vehicles/${id}`, { body: { status: 'ACTIVE' }, headers: { 'If-Match': '"v1"' } });
+    expect(await ok.json()).toMatchObject({ placardHolders: 2 });
+    const stale = await api.call('acme-manager', 'PATCH', `/api/v1/vehicles/${id}`, { body: { placardHolders: 6 }, headers: { 'If-Match': '"v1"' } });
     expect(stale.status).toBe(412);
-    expect((await (await api.call('acme-manager', 'GET', `/api/v1/vehicles/${id}`)).json()) as object).toMatchObject({ status: 'GROUNDED' });
-    const audit = await owner.query(`SELECT action, before->>'status' AS before, after->>'status' AS after FROM audit_log WHERE entity_id = $1 ORDER BY id`, [id]);
-    expect(audit.rows).toEqual([{ action: 'create', before: null, after: 'ACTIVE' }, { action: 'update', before: 'ACTIVE', after: 'GROUNDED' }]);
+    expect((await (await api.call('acme-manager', 'GET', `/api/v1/vehicles/${id}`)).json()) as object).toMatchObject({ placardHolders: 2 });
+    // A vehicle's status is its inspection programmes' to decide, never a field a client sets.
+    const grounding = await api.call('acme-manager', 'PATCH', `/api/v1/vehicles/${id}`, { body: { status: 'GROUNDED' }, headers: { 'If-Match': '"v2"' } });
+    expect(grounding.status).toBe(422);
+    expect(await grounding.json()).toMatchObject({ errors: [{ path: 'status', message: 'is not a recognised field' }] });
+    const audit = await owner.query(`SELECT action, before->>'placardHolders' AS before, after->>'placardHolders' AS after FROM audit_log WHERE entity_id = $1 ORDER BY id`, [id]);
+    expect(audit.rows).toEqual([{ action: 'create', before: null, after: '4' }, { action: 'update', before: '4', after: '2' }]);
   });
 
   it('Idempotency-Key: same key and body → the same answer and one row; same key, other body → 422', async () => {

@@ -242,9 +242,9 @@ describe('the OpenAPI contract', () => {
     expect(replayed.response.headers.get('idempotent-replayed')).toBe('true');
     const vehicle = `/api/v1/vehicles/${idOf(created)}`;
     const read = await manager('GET /api/v1/vehicles/:id', vehicle);
-    const updated = await manager('PATCH /api/v1/vehicles/:id', vehicle, { body: { status: 'GROUNDED' }, headers: { 'If-Match': etagOf(read) } });
-    expect((await manager('PATCH /api/v1/vehicles/:id', vehicle, { body: { status: 'ACTIVE' }, headers: { 'If-Match': etagOf(read) } })).response.status).toBe(412);
-    expect((await manager('PATCH /api/v1/vehicles/:id', vehicle, { body: { status: 'ACTIVE' } })).response.status).toBe(428);
+    const updated = await manager('PATCH /api/v1/vehicles/:id', vehicle, { body: { placardHolders: 2 }, headers: { 'If-Match': etagOf(read) } });
+    expect((await manager('PATCH /api/v1/vehicles/:id', vehicle, { body: { placardHolders: 4 }, headers: { 'If-Match': etagOf(read) } })).response.status).toBe(412);
+    expect((await manager('PATCH /api/v1/vehicles/:id', vehicle, { body: { placardHolders: 4 } })).response.status).toBe(428);
     expect((await manager('DELETE /api/v1/vehicles/:id', vehicle, { headers: { 'If-Match': etagOf(updated) } })).response.status).toBe(204);
     expect((await manager('GET /api/v1/vehicles/:id', vehicle)).response.status).toBe(404);
 

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
+import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
 import { addInterval, dayOf, INSPECTION_TYPE_DEFINITIONS, type ItemResult } from '../../domain/inspection-lifecycle.js';
+import { InspectionSearchAttributes, inspectionWorkflowId } from '../../workflows/contracts/inspection.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { testEnv } from '../support/stack.js';
+import { ACME, testConfig, testEnv } from '../support/stack.js';
 
 /**
  * A vehicle's inspections through the API, on the stack's Temporal dev server with a worker beside
@@ -12,13 +14,16 @@ import { testEnv } from '../support/stack.js';
 describe('vehicle inspections through the API', () => {
   let api: TestApi;
   let owner: pg.Client;
+  let connection: Connection;
   const run = Date.now().toString(36).toUpperCase();
   beforeAll(async () => {
     owner = new pg.Client({ connectionString: testEnv().DATABASE_OWNER_URL });
     [api] = await Promise.all([startTestApi({}, { workflows: inject('workflowBundle') }), owner.connect()]);
     await Promise.all(['acme-manager', 'acme-operator', 'acme-driver', 'acme-viewer', 'boreal-manager'].map((username) => api.token(username)));
+    connection = await Connection.connect({ address: testConfig().TEMPORAL_ADDRESS });
   });
   afterAll(async () => {
+    await connection?.close();
     await owner?.end();
     await api?.close();
   });
@@ -117,5 +122,17 @@ describe('vehicle inspections through the API', () => {
     expect(await json(await api.call('acme-manager', 'POST', `${programs}/${program.id}/retire`, { body: { reason: 'again' } }), 409)).toMatchObject({ detail: 'the PERIODIC_DG inspection programme is already retired' });
     expect(await json(await api.call('acme-viewer', 'GET', programs), 200)).toMatchObject({ items: [{ id: program.id, status: 'RETIRED' }] });
     await json(await api.call('acme-operator', 'POST', `/api/v1/shipments/${shipment.id}/cancel`, { body: { reason: 'test done' } }), 200);
+
+    // Operations staff find the programme by its business keys; the run that ended carries the last due date.
+    const client = new Client({ connection, namespace: testConfig().TEMPORAL_NAMESPACE });
+    const query = `CompanyId='${ACME}' AND VehicleId='${vehicle.id}' AND InspectionType='PERIODIC_DG' AND ExecutionStatus='Completed'`;
+    let found: WorkflowExecutionInfo[] = [];
+    // The visibility store follows the workflow a moment later.
+    for (let attempt = 0; attempt < 50 && found.length === 0; attempt += 1) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      found = [];
+      for await (const execution of client.workflow.list({ query })) found.push(execution);
+    }
+    expect(found.map((e) => [e.workflowId, e.typedSearchAttributes.get(InspectionSearchAttributes.InspectionDueOn)?.toISOString()])).toEqual([[inspectionWorkflowId(vehicle.id as string, 'PERIODIC_DG'), `${nextDue}T00:00:00.000Z`]]);
   });
 });

@@ -4,6 +4,7 @@ import { compareManifest, declaredLines, pageLines, parseLine, type ConsignmentL
 import { currentRevisionIds, isExpired, productKey, reviewDueOn } from '../../domain/sds.js';
 import { assessCompliance, complianceInputSchema, type ComplianceInput } from '../../domain/dangerous-goods/compliance.js';
 import { catalogue, rules } from './dg/helpers.js';
+import { loadConfig } from '../../config/env.js';
 
 describe('a DG line read from manifest text', () => {
   const one = (text: string) => {
@@ -176,5 +177,24 @@ describe('uploaded file names and downloads', () => {
     expect(parseRange('bytes=0-1,5-6', 100)).toEqual({ kind: 'whole' });
     expect(parseRange('items=0-1', 100)).toEqual({ kind: 'whole' });
     expect(parseRange('bytes=9-2', 100)).toEqual({ kind: 'whole' });
+  });
+});
+
+describe('document storage settings', () => {
+  const valid = {
+    DATABASE_URL: 'postgresql://app:pw@db:5432/safeshipper',
+    TEMPORAL_ADDRESS: 'temporal:7233',
+    OIDC_ISSUER: 'https://id.example.com/realms/safeshipper',
+    OIDC_AUDIENCE: 'safeshipper-api',
+    OIDC_ALLOWED_CLIENTS: 'safeshipper-web',
+    DATA_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+    AUDIT_CHECKPOINT_KEY: Buffer.alloc(32, 2).toString('base64'),
+  };
+
+  it('local disk by default with a 25 MiB limit; S3 needs its bucket, and both keys or neither', () => {
+    expect(loadConfig(valid)).toMatchObject({ DOCUMENT_STORE: 'local', DOCUMENT_STORE_DIR: '/var/lib/safeshipper/documents', DOCUMENT_MAX_BYTES: 26_214_400 });
+    expect(() => loadConfig({ ...valid, DOCUMENT_STORE: 's3' })).toThrow('S3_BUCKET: is required when DOCUMENT_STORE=s3');
+    expect(() => loadConfig({ ...valid, DOCUMENT_STORE: 's3', S3_BUCKET: 'docs', S3_ACCESS_KEY_ID: 'AKIA' })).toThrow('S3_SECRET_ACCESS_KEY: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY come together');
+    expect(loadConfig({ ...valid, DOCUMENT_STORE: 's3', S3_BUCKET: 'docs', S3_ENDPOINT: 'http://minio:9000', S3_FORCE_PATH_STYLE: 'true' })).toMatchObject({ S3_BUCKET: 'docs', S3_REGION: 'us-east-1', S3_FORCE_PATH_STYLE: true });
   });
 });

@@ -632,6 +632,9 @@ function incidentOperations() {
   const links = {
     getIncident: { operationId: 'getIncident', description: 'Read the incident reported.', parameters: { id: '$response.body#/id' } },
     acknowledgeIncident: { operationId: 'acknowledgeIncident', description: 'Acknowledge the incident reported.', parameters: { id: '$response.body#/id' } },
+    startIncidentResponse: { operationId: 'startIncidentResponse', description: 'Start the response to the incident reported.', parameters: { id: '$response.body#/id' } },
+    resolveIncident: { operationId: 'resolveIncident', description: 'Resolve the incident reported.', parameters: { id: '$response.body#/id' } },
+    closeIncident: { operationId: 'closeIncident', description: 'Close the incident reported.', parameters: { id: '$response.body#/id' } },
   };
   return {
     'GET /api/v1/incidents': {

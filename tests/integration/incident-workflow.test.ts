@@ -135,11 +135,12 @@ describe('incident workflow on the time-skipping server', () => {
     expect(result.status).toBe('CLOSED');
     expect(seen.reports).toBe(1);
     expect(result.governmentReport).toMatchObject({ serious: true, reference: null, problem: 'the authority refused the report: 400 missing location' });
-    expect(result.timeline.map((e) => `${e.event}:${e.status}:${e.by}`)).toEqual([
+    const entries = result.timeline.map((e) => `${e.event}:${e.status}:${e.by}`);
+    // The first notice and the report go out side by side: either may finish first.
+    expect(entries.slice(2, 4).sort()).toEqual(['government-report:REPORTED:null', 'notify:REPORTED:null']);
+    expect([...entries.slice(0, 2), ...entries.slice(4)]).toEqual([
       'report:REPORTED:acme-driver',
       'enrich:REPORTED:null',
-      'notify:REPORTED:null',
-      'government-report:REPORTED:null',
       'acknowledge:ACKNOWLEDGED:acme-manager',
       'start-response:RESPONDING:acme-admin',
       'resolve:RESOLVED:acme-manager',

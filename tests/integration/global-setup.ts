@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import '../support/provided-context.js';
@@ -36,6 +39,8 @@ export default async function setup(project: TestProject) {
     TEMPORAL_TASK_QUEUE_PREFIX: `test-${runId}-`,
     RATE_LIMIT_KEY_PREFIX: `safeshipper-test:${runId}`,
     TEST_DEVICE_SECRET: randomBytes(18).toString('base64url'),
+    // The run's notifications go to a file of its own (removed at the end), never to the developer's .stack/notifications.jsonl.
+    NOTIFY_FILE_SINK: join(tmpdir(), `safeshipper-test-${runId}-notifications.jsonl`),
   };
 
   const keycloak = { origin: keycloakOrigin(stackEnv.OIDC_ISSUER!), adminPassword: stackEnv.KEYCLOAK_ADMIN_PASSWORD! };
@@ -77,5 +82,6 @@ export default async function setup(project: TestProject) {
     await cleanUpRun(stackEnv.TEMPORAL_ADDRESS!, TEST_NAMESPACE, env.TEMPORAL_TASK_QUEUE_PREFIX!);
     await deleteTestRealm(keycloak, realm);
     await dropDatabase();
+    await rm(env.NOTIFY_FILE_SINK!, { force: true });
   };
 }

@@ -122,6 +122,117 @@ describe('shipment workflow on the time-skipping server', () => {
     expect(state.status).toBe('READY');
   });
 
+  it('tells the ERP in the background: a slow ERP holds up no transition, and cancelling releases the crew and cancels the order once it exists', async () => {
+    let answer!: () => void;
+    const erpAnswers = new Promise<void>((resolve) => (answer = resolve));
+    const { played, taskQueue, worker: w } = await worker({
+      erp: async ({ stage }) => {
+        if (stage === 'booked') await erpAnswers;
+        return { erpReference: 'ORD-42' };
+      },
+    });
+    const now = await env.currentTimeMs();
+    const { result, searchAttributes, draftResult, draftCalls } = await w.runUntil(() => (async () => {
+      const handle = await startShipment(env.client, taskQueue, now);
+      await handle.executeUpdate(bookUpdate, { args: [OPERATOR] });
+      expect((await handle.executeUpdate(assignUpdate, { args: [{ ...CREW, by: OPERATOR }] })).status).toBe('READY');
+      const cancelled = await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'customer called', by: OPERATOR }] });
+      expect(cancelled).toMatchObject({ status: 'CANCELLED', vehicleId: null, driverId: null, erp: [] });
+      // The booking is still with the ERP: the cancellation waits behind it, and the workflow for both.
+      expect(played.erp.map((c) => c.stage)).toEqual(['booked']);
+      answer();
+      const result = (await handle.result()) as ShipmentState;
+      const { searchAttributes } = await handle.describe();
+      // Cancelled before booking: the ERP never had an order, and hears nothing.
+      const draft = await startShipment(env.client, taskQueue, now);
+      const calls = played.erp.length;
+      await draft.executeUpdate(cancelUpdate, { args: [{ reason: 'entered by mistake', by: OPERATOR }] });
+      return { result, searchAttributes, draftResult: (await draft.result()) as ShipmentState, draftCalls: played.erp.length - calls };
+    })().finally(answer));
+    const shipmentId = played.erp[0]!.shipmentId;
+    expect(played.erp.map((c) => `${c.stage}:${c.idempotencyKey}`)).toEqual([`booked:erp-${shipmentId}-booked`, `cancelled:erp-${shipmentId}-cancelled`]);
+    expect(result.erp.map((s) => `${s.stage}:${s.erpReference}`)).toEqual(['booked:ORD-42', 'cancelled:ORD-42']);
+    expect(entries(result)).toEqual([
+      'book:BOOKED:acme-operator',
+      'validate:DG_VALIDATED:null',
+      'assign:READY:acme-operator',
+      'cancel:CANCELLED:acme-operator',
+      'erp.booked:CANCELLED:null',
+      'erp.cancelled:CANCELLED:null',
+    ]);
+    expect(played.statuses.slice(0, 4)).toEqual([
+      { status: 'BOOKED', release: false },
+      { status: 'DG_VALIDATED', release: false },
+      { status: 'READY', release: false },
+      { status: 'CANCELLED', release: true },
+    ]);
+    expect(searchAttributes).toMatchObject({ ShipmentStatus: ['CANCELLED'], UnNumbers: ['UN1203'] });
+    // Removed (the time-skipping server answers a removed keyword as [null]; the dev server leaves it out: tests/integration/shipment-lifecycle.test.ts).
+    expect([searchAttributes.VehicleId, searchAttributes.DriverId].map((values) => (values ?? []).filter((value) => value !== null))).toEqual([[], []]);
+    expect(played.events.filter((e) => e.shipmentId === shipmentId).map((e) => e.event)).toEqual(['shipment.booked', 'shipment.ready', 'shipment.cancelled']);
+    expect(draftCalls).toBe(0);
+    expect(draftResult).toMatchObject({ status: 'CANCELLED', erp: [] });
+  });
+
+  it('continues as new past its history length, carrying the timeline, alerts, applied event ids, ERP answers and the call in flight', async () => {
+    let answer!: () => void;
+    const dispatchAnswers = new Promise<void>((resolve) => (answer = resolve));
+    const { played, taskQueue, worker: w } = await worker({
+      erp: async ({ stage }) => {
+        if (stage === 'dispatched') await dispatchAnswers;
+        return { erpReference: `ORD-9/${stage}` };
+      },
+    });
+    const now = await env.currentTimeMs();
+    // Picked up an hour ago: the pickup alert fires at once.
+    // Whatever happens, the ERP answers in the end: a worker does not shut down while its activity waits.
+    const { result, runs } = await w.runUntil(() => (async () => {
+      const handle = await startShipment(env.client, taskQueue, now, { pickupAt: new Date(now - 3_600_000).toISOString(), historyLengthLimit: 150 });
+      await handle.executeUpdate(bookUpdate, { args: [OPERATOR] });
+      await handle.executeUpdate(assignUpdate, { args: [{ ...CREW, by: OPERATOR }] });
+      await handle.signal(leftOriginSignal, { eventId: 'left-1', at: '2030-01-01T09:00:00.000Z' });
+      await until(handle, (s) => s.status === 'IN_TRANSIT' && s.erp.length === 1, 'the departure');
+      const { runId: firstRun, historyLength } = await handle.describe();
+      expect(historyLength).toBeLessThan(150);
+      // Positions until the history passes 150 events, then the run hands over (the dispatch notice still with the ERP).
+      let positions = 0;
+      for (let attempt = 0; (await handle.describe()).runId === firstRun; attempt += 1) {
+        if (attempt === 200) throw new Error('the run never continued as new');
+        const { historyLength: length } = await handle.describe();
+        if (length < 150) await handle.signal(positionReportedSignal, { eventId: `p-${(positions += 1)}`, at: `2030-01-01T10:${String(positions).padStart(2, '0')}:00.000Z` });
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const carried = await until(handle, (s) => s.lastPositionAt !== null, 'the new run');
+      // Redelivered to the new run: the departure and the last position are not applied again.
+      await handle.signal(leftOriginSignal, { eventId: 'left-1', at: '2030-01-01T09:00:00.000Z' });
+      await handle.signal(positionReportedSignal, { eventId: `p-${positions}`, at: '2030-01-01T23:59:00.000Z' });
+      await handle.signal(arrivedAtDestinationSignal, { eventId: 'arrived-1', at: '2030-01-01T11:00:00.000Z' });
+      await until(handle, (s) => s.status === 'ARRIVED', 'the arrival');
+      expect((await handle.query(stateQuery)).lastPositionAt).toBe(carried.lastPositionAt);
+      answer();
+      await handle.executeUpdate(deliverUpdate, { args: [{ ...PROOF, by: DRIVER }] });
+      await handle.executeUpdate(closeUpdate, { args: [OPERATOR] });
+      const result = (await handle.result()) as ShipmentState;
+      return { result, runs: [firstRun, (await handle.describe()).runId] };
+    })().finally(answer));
+    expect(runs[1]).not.toBe(runs[0]);
+    expect(entries(result).filter((e) => !e.startsWith('erp.'))).toEqual([
+      'alert.pickup-missed:DRAFT:null',
+      'book:BOOKED:acme-operator',
+      'validate:DG_VALIDATED:null',
+      'assign:READY:acme-operator',
+      'depart:IN_TRANSIT:system:ingest',
+      'arrive:ARRIVED:system:ingest',
+      'deliver:DELIVERED:acme-driver',
+      'close:CLOSED:acme-operator',
+    ]);
+    expect(result.alerts.pickupMissed).toBe(true);
+    // The dispatch notice cut off by the hand-over was asked again with its key, and answered once.
+    const shipmentId = played.erp[0]!.shipmentId;
+    expect(played.erp.map((c) => c.idempotencyKey)).toEqual([`erp-${shipmentId}-booked`, `erp-${shipmentId}-dispatched`, `erp-${shipmentId}-dispatched`, `erp-${shipmentId}-delivered`]);
+    expect(result.erp.map((s) => `${s.stage}:${s.erpReference}`)).toEqual(['booked:ORD-9/booked', 'dispatched:ORD-9/dispatched', 'delivered:ORD-9/delivered']);
+  });
+
   it('takes departure and arrival from ingest once per event id, keeps a signal that does not fit as ignored, and raises an incident for a placard load in a restricted zone', async () => {
     const { played, taskQueue, worker: w } = await worker({ ...SCENARIO_OPTIONS['restricted-zone'], erp: async ({ stage }) => {
       if (stage === 'dispatched') throw ApplicationFailure.nonRetryable('the ERP refuses the dispatch notice: order not released', 'ErpRejected');

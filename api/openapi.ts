@@ -366,6 +366,8 @@ interface CollectionSpec {
   filterDescriptions?: Record<string, string>;
   /** Said of every operation of the collection (e.g. the parent that must exist). */
   note?: string;
+  /** Operations outside the collections on an item created (a vehicle's inspection programmes), each given the item's id as this path parameter. */
+  itemOperations?: { param: string; operations: Record<string, string> };
 }
 
 type Collection<P extends string> = `${'GET' | 'POST'} ${P}` | `${'GET' | 'PATCH' | 'DELETE'} ${P}/:id`;
@@ -385,7 +387,23 @@ function collections(): CollectionSpec[] {
   // Only the definition's static parts are read: the key encrypts nothing.
   const contacts = emergencyContacts(new FieldEncryption(randomBytes(32).toString('base64')));
   return [
-    { definition: vehicles, name: 'Vehicle', plural: 'Vehicles', tag: 'Vehicles', view: vehicleView, filterDescriptions: { status: 'Only vehicles with this status', vehicleType: 'Only vehicles of this type' } },
+    {
+      definition: vehicles,
+      name: 'Vehicle',
+      plural: 'Vehicles',
+      tag: 'Vehicles',
+      view: vehicleView,
+      filterDescriptions: { status: 'Only vehicles with this status', vehicleType: 'Only vehicles of this type' },
+      itemOperations: {
+        param: 'vehicleId',
+        operations: {
+          startInspectionProgram: 'Start an inspection programme for the vehicle created.',
+          listInspectionPrograms: "The vehicle's inspection programmes.",
+          recordInspection: 'Record an inspection on the vehicle created.',
+          listInspections: "The vehicle's inspections.",
+        },
+      },
+    },
     { definition: drivers, name: 'Driver', plural: 'Drivers', tag: 'Drivers', view: driverView, filterDescriptions: { licenceExpiresBefore: 'Only drivers whose DG licence expires before this date' } },
     { definition: trainingRecords, name: 'TrainingRecord', plural: 'TrainingRecords', tag: 'Training records', view: trainingRecordView, note: 'The driver must exist in your company (otherwise 404).' },
     { definition: geofences, name: 'Geofence', plural: 'Geofences', tag: 'Geofences', view: geofenceView, filterDescriptions: { kind: 'Only geofences of this kind' } },
@@ -495,6 +513,9 @@ function collectionOperations(spec: CollectionSpec, all: CollectionSpec[]): Arra
           [`list${child.plural}`, { operationId: `list${child.plural}`, description: `List the ${words(child.plural)} of the ${one} created.`, parameters }],
         ];
       }),
+    ),
+    ...Object.fromEntries(
+      Object.entries(spec.itemOperations?.operations ?? {}).map(([operationId, description]) => [operationId, { operationId, description, parameters: { [spec.itemOperations!.param]: '$response.body#/id' } }]),
     ),
   };
   if (def.creatable !== false) {

@@ -113,7 +113,7 @@ export async function startErpCall(em: EntityManager, call: { companyId: string;
     [call.companyId, call.shipmentId, call.stage, call.idempotencyKey, call.kind],
   );
   const [row] = await em.execute<Array<ErpCallRow & { leaseLeftMs: number | null; firstAttemptAt: string }>>(
-    `SELECT ${CALL_COLUMNS}, ceil(extract(epoch FROM in_flight_until - now()) * 1000)::int AS "leaseLeftMs", ${exact('created_at')} AS "firstAttemptAt"
+    `SELECT ${CALL_COLUMNS}, ceil(extract(epoch FROM in_flight_until - now()) * 1000)::int AS "leaseLeftMs", ${iso('created_at')} AS "firstAttemptAt"
        FROM erp_calls WHERE idempotency_key = ? FOR UPDATE`,
     [call.idempotencyKey],
   );

@@ -165,13 +165,17 @@ describe('ERP integration: adapters, idempotent calls, the record of what was se
     expect(refused).toMatchObject({ type: 'ErpRejected', nonRetryable: true, message: "SAP answered 401 to the CSRF token request: [/IWFND/CM_CONSUMER/401] Logon failed; [/IWBEP/CX_MGW_BUSI_EXCEPTION] An exception was raised (check the connection's credentials and the user's authorisations)" });
   });
 
-  it('SAP OData v4: ISO dates, decimals as numbers, the key read from the entity id', async () => {
+  it('SAP OData v4: ISO dates, decimals as numbers, the key read from the entity id; a cancellation names the order', async () => {
     await connectErp(api.db, fields, company, sapV4);
     const id = await shipment('SAPV4');
     const { erpReference } = await sync(id, 'booked');
     const order = sapV4.created.find((r) => r.idempotencyKey === erpIdempotencyKey(id, 'booked'))!;
     expect(order.key).toBe(erpReference);
     expect(order.body).toMatchObject({ PlannedPickup: '2030-01-01T08:00:00.000Z', Items: [expect.objectContaining({ Quantity: 1200 })] });
+
+    const cancellation = await sync(id, 'cancelled');
+    const cancelled = sapV4.created.find((r) => r.idempotencyKey === erpIdempotencyKey(id, 'cancelled'))!;
+    expect(cancelled).toMatchObject({ endpoint: 'OrderCancellations', key: cancellation.erpReference, body: { ExternalReference: erpIdempotencyKey(id, 'cancelled'), OrderReference: erpReference, CancelledAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) } });
   });
 
   it('REST: 503 then success → one order; a slow first answer → the retry is told the key is in progress (409, retried), then replayed the same order', async () => {

@@ -780,7 +780,7 @@ function inspectionOperations() {
         ...BODY_ERRORS,
         403: "Your role lacks this route's permission, or the one the inspection type needs (PRE_TRIP: `report_incidents`; every other type: `manage_fleet`).",
         404: vehicle404,
-        409: 'No programme of this type runs for the vehicle, or the inspection was performed before the last one recorded.',
+        409: 'No programme of this type runs for the vehicle, or the inspection was not performed after the last one recorded (a retried request included).',
         422: "The body did not pass validation (`errors` names each field): not the type's checklist, or performed in the future.",
       },
     },

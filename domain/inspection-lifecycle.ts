@@ -299,8 +299,9 @@ export const PERFORMED_AT_SKEW_MS = 2 * 60_000;
 
 /**
  * Why a result may not be recorded on the program now, or null: the program must be running,
- * the checklist complete, the inspection not in the future nor older than the last one recorded
- * (an older PASS arriving late must not lift a later FAIL's grounding).
+ * the checklist complete, the inspection not in the future and after the last one recorded (an
+ * older PASS arriving late must not lift a later FAIL's grounding; a retried request must not
+ * record the same inspection twice).
  */
 export function resultRefusal(
   program: { status: ProgramStatus | null; lastPerformedAt: string | null },
@@ -315,7 +316,7 @@ export function resultRefusal(
   const performed = Date.parse(submission.performedAt);
   if (Number.isNaN(performed)) return 'performedAt is not an instant';
   if (performed > now + PERFORMED_AT_SKEW_MS) return `performedAt ${submission.performedAt} is in the future`;
-  if (program.lastPerformedAt && performed < Date.parse(program.lastPerformedAt)) return `performedAt ${submission.performedAt} is before the last ${type} inspection recorded (${program.lastPerformedAt})`;
+  if (program.lastPerformedAt && performed <= Date.parse(program.lastPerformedAt)) return `performedAt ${submission.performedAt} is not after the last ${type} inspection recorded (${program.lastPerformedAt})`;
   return null;
 }
 

@@ -121,7 +121,8 @@ describe('inspection workflow on the time-skipping server', () => {
       const future = new Date(now + DAY).toISOString();
       expect(await refused(future)).toBe(`performedAt ${future} is in the future`);
       const older = new Date(now - 2 * 60 * 60_000).toISOString();
-      expect(await refused(older)).toBe(`performedAt ${older} is before the last PERIODIC_DG inspection recorded (${failedAt})`);
+      expect(await refused(older)).toBe(`performedAt ${older} is not after the last PERIODIC_DG inspection recorded (${failedAt})`);
+      expect(await refused(failedAt)).toBe(`performedAt ${failedAt} is not after the last PERIODIC_DG inspection recorded (${failedAt})`);
 
       // The repair passes: the grounding lifts, the next due date is a year from the pass, and the cycle continues as new.
       const passedAt = new Date(now - 30 * 60_000).toISOString();

@@ -95,6 +95,10 @@ describe('vehicle inspections through the API', () => {
     const nextDue = addInterval(dayOf(passedAt), { count: 1, unit: 'year' });
     const passed = await json(await api.call('acme-manager', 'POST', inspections, { body: { ...failing, performedAt: passedAt, items: checklist() } }), 200);
     expect(passed).toMatchObject({ inspection: { result: 'PASS', nextDueOn: nextDue }, program: { status: 'CURRENT', nextDueOn: nextDue, groundedReason: null }, vehicle: { status: 'ACTIVE', groundedReason: null, inspectionExpiresOn: nextDue } });
+    // The same request again (a client's retry) records nothing twice.
+    expect(await json(await api.call('acme-manager', 'POST', inspections, { body: { ...failing, performedAt: passedAt, items: checklist() } }), 409)).toMatchObject({
+      detail: `performedAt ${passedAt} is not after the last PERIODIC_DG inspection recorded (${passedAt})`,
+    });
     expect(await json(await api.call('acme-operator', 'POST', `/api/v1/shipments/${shipment.id}/assign`, { body: assignment }), 200)).toMatchObject({ status: 'READY', vehicleId: vehicle.id });
 
     // The history, newest first, a page at a time; every change audited with who asked.

@@ -126,7 +126,7 @@ describe('results', () => {
     ]);
   });
 
-  it('refuses a result on no programme, a retired one, in the future, or older than the last one recorded', () => {
+  it('refuses a result on no programme, a retired one, in the future, or not after the last one recorded (a retry included)', () => {
     const now = at('2026-12-01T10:00:00Z');
     const submission = { items: checklist('PRE_TRIP'), performedAt: '2026-12-01T09:00:00Z' };
     const running = { status: 'CURRENT' as const, lastPerformedAt: '2026-11-30T08:00:00.000Z' };
@@ -135,7 +135,8 @@ describe('results', () => {
     expect(resultRefusal({ ...running, status: 'RETIRED' }, 'PRE_TRIP', submission, now)).toBe('the PRE_TRIP inspection programme of this vehicle is retired');
     expect(resultRefusal(running, 'PRE_TRIP', { ...submission, performedAt: '2026-12-01T10:01:00Z' }, now)).toBeNull();
     expect(resultRefusal(running, 'PRE_TRIP', { ...submission, performedAt: '2026-12-01T10:05:00Z' }, now)).toBe('performedAt 2026-12-01T10:05:00Z is in the future');
-    expect(resultRefusal(running, 'PRE_TRIP', { ...submission, performedAt: '2026-11-29T08:00:00Z' }, now)).toBe('performedAt 2026-11-29T08:00:00Z is before the last PRE_TRIP inspection recorded (2026-11-30T08:00:00.000Z)');
+    expect(resultRefusal(running, 'PRE_TRIP', { ...submission, performedAt: '2026-11-29T08:00:00Z' }, now)).toBe('performedAt 2026-11-29T08:00:00Z is not after the last PRE_TRIP inspection recorded (2026-11-30T08:00:00.000Z)');
+    expect(resultRefusal(running, 'PRE_TRIP', { ...submission, performedAt: '2026-11-30T08:00:00.000Z' }, now)).toBe('performedAt 2026-11-30T08:00:00.000Z is not after the last PRE_TRIP inspection recorded (2026-11-30T08:00:00.000Z)');
     expect(resultRefusal(running, 'PRE_TRIP', { ...submission, items: submission.items.slice(1) }, now)).toBe('items misses service-brakes of the PRE_TRIP checklist');
   });
 });

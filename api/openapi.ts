@@ -185,15 +185,15 @@ const PARAMETERS = {
     name: 'Range',
     in: 'header',
     required: false,
-    description: 'One byte range (`bytes=0-1023`, `bytes=1024-`, `bytes=-512`): answered 206 with that part, 416 when it starts beyond the end. Several ranges, or another unit, get the whole document (200).',
-    schema: { type: 'string', maxLength: 200 },
+    description: 'One byte range (`bytes=0-1023`, `bytes=1024-`, `bytes=-512`): answered 206 with that part, 416 when it starts beyond the end. Anything else (several ranges, another unit, a malformed value) is ignored, as RFC 9110 allows: the whole document (200).',
+    schema: { type: 'string' },
   },
   IfRange: {
     name: 'If-Range',
     in: 'header',
     required: false,
-    description: 'The ETag you have part of: the Range is honoured only while the document is still those bytes; otherwise the whole document is sent.',
-    schema: { type: 'string', maxLength: 200 },
+    description: 'The ETag you have part of: the Range is honoured only while the document is still those bytes; otherwise (any other value) the whole document is sent.',
+    schema: { type: 'string' },
   },
 } as const;
 type ParameterName = keyof typeof PARAMETERS;
@@ -793,8 +793,9 @@ function documentOperations() {
   const document = fresh(documentView).openapi('Document');
   const sds = fresh(sdsView).openapi('SafetyDataSheet');
   const accepted = Object.keys(DOCUMENT_MEDIA_TYPES);
+  // Strict like the form: a field the form does not take is refused (422).
   const upload = z
-    .object({
+    .strictObject({
       [UPLOAD_FILE_FIELD]: z.string().openapi({ format: 'binary', description: `The file, at most the server's DOCUMENT_MAX_BYTES (25 MiB unless configured). Its type is read from its bytes, never from its name or declared type: ${accepted.join(', ')}.` }),
       ...uploadForm.shape,
     })

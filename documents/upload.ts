@@ -104,6 +104,8 @@ export function receiveUpload(request: IncomingMessage, options: UploadOptions):
     try {
       parser = busboy({
         headers: request.headers,
+        // Browsers send a file name's UTF-8 bytes as they are, not as RFC 2231 `filename*`.
+        defParamCharset: 'utf8',
         limits: { fileSize: options.maxBytes, files: 1, fields: options.fields.length, fieldSize: 1024, fieldNameSize: 100, parts: options.fields.length + 1 },
       });
     } catch {

@@ -271,6 +271,8 @@ describe('documents, manifest processing and the SDS library', () => {
         expect(await readFile(join(storage, ACME, created.id as string))).toEqual(bytes);
       }
       expect((await stored()).every((path) => path.startsWith(`${ACME}/`) || path.startsWith(`${BOREAL}/`))).toBe(true);
+      // A name in UTF-8, as browsers send it, is kept as written.
+      expect((await json(await upload('acme-operator', { bytes: await pdf([[`Äther ${run}`]]), name: 'Äther-Sicherheitsdatenblatt.pdf' }, { kind: 'SDS' }), 201)).fileName).toBe('Äther-Sicherheitsdatenblatt.pdf');
     });
   });
 });

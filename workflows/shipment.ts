@@ -19,7 +19,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { ErpStage, ShipmentWebhookEvent } from '../domain/integrations.js';
 import { FINAL_STATUSES, nextStatus, refusal, type ShipmentEvent, type ShipmentStatus } from '../domain/shipment-lifecycle.js';
-import { INCIDENT_WORKFLOW_TYPE, incidentWorkflowId, siblingTaskQueue, type IncidentInput } from './contracts/incident.js';
+import { INCIDENT_TASK_QUEUE, INCIDENT_WORKFLOW_TYPE, incidentWorkflowId, siblingTaskQueue, type IncidentInput } from './contracts/incident.js';
 import { erpIdempotencyKey, shipmentEventIdempotencyKey } from './contracts/integrations.js';
 import {
   amendedSignal,
@@ -291,6 +291,14 @@ export async function shipmentWorkflow(input: ShipmentInput, carried?: CarriedSh
   setHandler(closeUpdate, (by) => exclusive(() => move('close', by)), { validator: allowed('close') });
   setHandler(cancelUpdate, ({ reason, by }) => exclusive(() => move('cancel', by, { detail: reason })), { validator: allowed('cancel') });
 
+  /**
+   * The incidents queue of this deployment: the shipments queue's prefix carries over. A replayer runs the workflow on a queue of
+   * its own naming, where only the command's kind, type and id are compared: the base name stands in.
+   */
+  const incidentsQueue = () => {
+    const own = workflowInfo().taskQueue;
+    return own.endsWith(SHIPMENT_TASK_QUEUE) ? siblingTaskQueue(own, SHIPMENT_TASK_QUEUE) : INCIDENT_TASK_QUEUE;
+  };
   /** A placard load (or one the data cannot clear) entering a RESTRICTED_DG geofence is an incident, run by its own workflow. */
   const restrictedZone = async ({ geofenceId, name, at }: RestrictedZoneEntry) => {
     const placardLoad = state.compliance?.placardLoad ?? null;
@@ -315,8 +323,7 @@ export async function shipmentWorkflow(input: ShipmentInput, carried?: CarriedSh
     };
     await startChild(INCIDENT_WORKFLOW_TYPE, {
       workflowId: incidentWorkflowId(incidentId),
-      // The incidents queue of this deployment: the shipments queue's prefix carries over.
-      taskQueue: siblingTaskQueue(workflowInfo().taskQueue, SHIPMENT_TASK_QUEUE),
+      taskQueue: incidentsQueue(),
       args: [incident],
       // The incident outlives the shipment: it is closed by people, not by the load's delivery.
       parentClosePolicy: ParentClosePolicy.ABANDON,

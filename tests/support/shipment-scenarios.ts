@@ -103,6 +103,12 @@ export async function until(handle: WorkflowHandle, done: (state: ShipmentState)
   }
 }
 
+export interface Finished {
+  workflowId: string;
+  state: ShipmentState;
+}
+const finished = async (handle: WorkflowHandle): Promise<Finished> => ({ workflowId: handle.workflowId, state: (await handle.result()) as ShipmentState });
+
 const road = (eventId: string, at = '2030-01-01T09:00:00.000Z') => ({ eventId, at });
 
 /**
@@ -123,7 +129,7 @@ export const SCENARIOS = {
     await until(handle, (s) => s.status === 'ARRIVED', 'arrival');
     await handle.executeUpdate(deliverUpdate, { args: [{ ...PROOF, by: DRIVER }] });
     await handle.executeUpdate(closeUpdate, { args: [OPERATOR] });
-    return handle.result() as Promise<ShipmentState>;
+    return finished(handle);
   },
   /** NON_COMPLIANT at booking, amended, validated on the second check, then cancelled (no ERP order existed to cancel). */
   amended: async (client: Client, taskQueue: string, now: number) => {
@@ -132,7 +138,7 @@ export const SCENARIOS = {
     await handle.signal(amendedSignal, OPERATOR);
     await until(handle, (s) => s.status === 'DG_VALIDATED', 'the re-check');
     await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'customer withdrew the order', by: OPERATOR }] });
-    return handle.result() as Promise<ShipmentState>;
+    return finished(handle);
   },
   /** Booked (the ERP creates an order), assigned, cancelled: vehicle and driver released, the order cancelled. */
   cancelled: async (client: Client, taskQueue: string, now: number) => {
@@ -140,7 +146,7 @@ export const SCENARIOS = {
     await handle.executeUpdate(bookUpdate, { args: [OPERATOR] });
     await handle.executeUpdate(assignUpdate, { args: [{ ...CREW, by: OPERATOR }] });
     await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'customer called', by: OPERATOR }] });
-    return handle.result() as Promise<ShipmentState>;
+    return finished(handle);
   },
   /** A placard load on the road enters a restricted DG zone: an incident workflow is started (and left running). */
   'restricted-zone': async (client: Client, taskQueue: string, now: number) => {
@@ -154,9 +160,9 @@ export const SCENARIOS = {
     await until(handle, (s) => s.status === 'ARRIVED', 'arrival');
     await handle.executeUpdate(deliverUpdate, { args: [{ ...PROOF, by: DRIVER }] });
     await handle.executeUpdate(closeUpdate, { args: [OPERATOR] });
-    return handle.result() as Promise<ShipmentState>;
+    return finished(handle);
   },
-} satisfies Record<string, (client: Client, taskQueue: string, now: number) => Promise<ShipmentState>>;
+} satisfies Record<string, (client: Client, taskQueue: string, now: number) => Promise<Finished>>;
 
 const order = async ({ stage }: ErpSyncRequest) => ({ erpReference: stage === 'booked' ? 'ORD-1001' : `ORD-1001/${stage}` });
 export const SCENARIO_OPTIONS: Record<keyof typeof SCENARIOS, PlayOptions> = {

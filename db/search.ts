@@ -42,16 +42,7 @@ export async function readSearch<T>(db: Database, companyId: string, work: (clie
 export async function similarTerms(client: pg.Client, words: readonly string[]): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>(words.map((word) => [word, []]));
   if (words.length === 0) return found;
-  const { rows } = await client.query<{ word: string; term: string }>(
-    `SELECT w.word, t.term
-       FROM unnest($1::text[]) AS w(word)
-       CROSS JOIN LATERAL (
-         SELECT term FROM search_terms
-          WHERE term % w.word AND (company_id IS NULL OR company_id = current_company_id())
-          ORDER BY similarity(term, w.word) DESC, term
-          LIMIT 12) t`,
-    [words],
-  );
+  const { rows } = await client.query<{ word: string; term: string }>('SELECT word, term FROM search_similar_terms($1::text[])', [words]);
   for (const row of rows) found.get(row.word)!.push(row.term);
   return found;
 }
@@ -66,6 +57,8 @@ export interface SearchQuerySql {
   /** Normalised titles that count as an exact match, and LIKE patterns that count as a prefix match. */
   exactTitles: string[];
   titlePrefixes: string[];
+  /** What was typed (and its best correction), normalised: titles starting so are always candidates. */
+  typedTitles: string[];
   /** The normalised query, for trigram similarity with titles. */
   text: string;
   limit: number;
@@ -83,6 +76,8 @@ export interface SearchRow {
 
 export interface SearchRows {
   found: number;
+  /** false: the company has more matches than were ranked and counted (SEARCH_CANDIDATES). */
+  exact: boolean;
   hits: SearchRow[];
   types: Array<{ value: string; count: number }>;
   classes: Array<{ value: string; count: number }>;
@@ -90,44 +85,47 @@ export interface SearchRows {
 
 /** Longest a field is answered (and highlighted from): an extracted text is not sent whole with every hit. */
 const FIELD_CHARACTERS = 2000;
+/** A company's newest matches ranked per search (every catalogue match is, too): see `search_candidates`. */
+export const SEARCH_CANDIDATES = 100;
+/** Hits ordered by trigram similarity as the last tie-break: the best this many by everything before it. */
+const SIMILARITY_WINDOW = 100;
 
 /**
- * Matches (GIN on the tsvector), then ranks: an exact UN number first (the catalogue entry before
- * the shipments carrying it), the types the query names, titles equal to the query, titles it
- * starts, full-text rank, trigram similarity of the title. Counts every match by type and class.
+ * Ranks the candidates (`search_candidates`, in the migration: why it runs with the owner's rights,
+ * and how the set is bounded): an exact UN number first (the catalogue entry before the shipments
+ * carrying it), the types the query names, titles equal to the query, titles it starts, full-text
+ * rank, trigram similarity of the title, the newest. Counts the candidates by type and class. The page's rows
+ * are read by primary key through row-level security.
  */
 export async function searchDocuments(client: pg.Client, q: SearchQuerySql): Promise<SearchRows> {
   const { rows } = await client.query<SearchRows>(
     `WITH matched AS MATERIALIZED (
-       SELECT d.doc_type, d.doc_id, d.class_groups,
-              CASE WHEN d.un_numbers && $4::text[] THEN CASE WHEN d.doc_type = 'dangerous-good' THEN 2 ELSE 1 END ELSE 0 END AS un_tier,
-              d.doc_type = ANY($5::text[]) AS hinted,
-              d.title_key = ANY($6::text[]) AS exact,
-              d.title_key LIKE ANY($7::text[]) AS prefixed,
-              ts_rank_cd(d.tsv, $1::tsquery, 1) AS rank, -- divided by 1 + log(length): a short title that matches beats a long one
-              d.title_key
-         FROM search_documents d
-        WHERE (d.company_id IS NULL OR d.company_id = current_company_id())
-          AND d.tsv @@ $1::tsquery
-          AND ($2::text[] IS NULL OR d.doc_type = ANY($2::text[]))
-          AND ($3::text IS NULL OR $3::text = ANY(d.classes) OR $3::text = ANY(d.class_groups))),
+       SELECT m.doc_type, m.doc_id, m.class_groups, m.rank, m.title_key, m.updated_at, m.capped,
+              CASE WHEN m.un_numbers && $4::text[] THEN CASE WHEN m.doc_type = 'dangerous-good' THEN 2 ELSE 1 END ELSE 0 END AS un_tier,
+              m.doc_type = ANY($5::text[]) AS hinted,
+              m.title_key = ANY($6::text[]) AS exact,
+              m.title_key LIKE ANY($7::text[]) AS prefixed
+         FROM search_candidates($1::tsquery, $2::text[], $3::text, $8::text[], ${SEARCH_CANDIDATES}) m),
+     best AS (
+       SELECT * FROM matched ORDER BY un_tier DESC, hinted DESC, exact DESC, prefixed DESC, rank DESC LIMIT greatest($10::int, ${SIMILARITY_WINDOW})),
      page AS (
-       SELECT doc_type, doc_id, un_tier, hinted, exact, prefixed, rank, similarity(title_key, $8) AS sim, title_key
-         FROM matched
-        ORDER BY un_tier DESC, hinted DESC, exact DESC, prefixed DESC, rank DESC, similarity(title_key, $8) DESC, title_key, doc_id
-        LIMIT $9)
+       SELECT doc_type, doc_id, un_tier, hinted, exact, prefixed, rank, similarity(title_key, $9) AS sim, updated_at, title_key
+         FROM best
+        ORDER BY un_tier DESC, hinted DESC, exact DESC, prefixed DESC, rank DESC, similarity(title_key, $9) DESC, updated_at DESC, title_key, doc_id
+        LIMIT $10)
      SELECT (SELECT count(*) FROM matched)::int AS found,
+            NOT coalesce((SELECT bool_or(capped) FROM matched), false) AS exact,
             (SELECT coalesce(json_agg(json_build_object(
                       'type', d.doc_type, 'id', d.doc_id, 'title', d.title,
                       'fields', (SELECT coalesce(jsonb_object_agg(key, left(value, ${FIELD_CHARACTERS})), '{}'::jsonb) FROM jsonb_each_text(d.fields)),
                       'unNumbers', d.un_numbers, 'classes', d.classes, 'status', d.status)
-                    ORDER BY p.un_tier DESC, p.hinted DESC, p.exact DESC, p.prefixed DESC, p.rank DESC, p.sim DESC, p.title_key, p.doc_id), '[]'::json)
+                    ORDER BY p.un_tier DESC, p.hinted DESC, p.exact DESC, p.prefixed DESC, p.rank DESC, p.sim DESC, p.updated_at DESC, p.title_key, p.doc_id), '[]'::json)
                FROM page p JOIN search_documents d ON d.doc_type = p.doc_type AND d.doc_id = p.doc_id) AS hits,
             (SELECT coalesce(json_agg(json_build_object('value', doc_type, 'count', n) ORDER BY n DESC, doc_type), '[]'::json)
                FROM (SELECT doc_type, count(*)::int AS n FROM matched GROUP BY doc_type) t) AS types,
             (SELECT coalesce(json_agg(json_build_object('value', g, 'count', n) ORDER BY g), '[]'::json)
                FROM (SELECT g, count(*)::int AS n FROM matched, unnest(class_groups) g GROUP BY g) c) AS classes`,
-    [q.tsquery, q.types, q.hazardClass, q.unNumbers, q.typeHints, q.exactTitles, q.titlePrefixes, q.text, q.limit],
+    [q.tsquery, q.types, q.hazardClass, q.unNumbers, q.typeHints, q.exactTitles, q.titlePrefixes, q.typedTitles, q.text, q.limit],
   );
   return rows[0]!;
 }
@@ -140,15 +138,21 @@ export interface SuggestionRow {
   un_number: string | null;
 }
 
+/**
+ * The upper bound of the keys starting with `prefix` in byte order (the columns are COLLATE "C"):
+ * a range the B-tree serves under row-level security, where LIKE (not leakproof) would not be.
+ */
+const upTo = (prefix: string) => `${prefix}\u{10FFFF}`;
+
 /** Titles starting with `prefix` (normalised), catalogue and own company, each scope by its index in title order. */
 export async function titlesStartingWith(client: pg.Client, prefix: string, limit: number): Promise<SuggestionRow[]> {
   const { rows } = await client.query<SuggestionRow>(
     `(SELECT doc_type AS type, doc_id AS id, title, title_key, un_numbers[1] AS un_number FROM search_documents
-       WHERE company_id IS NULL AND title_key LIKE $1 ORDER BY title_key LIMIT $2)
+       WHERE company_id IS NULL AND title_key >= $1 AND title_key < $2 ORDER BY title_key LIMIT $3)
      UNION ALL
      (SELECT doc_type, doc_id, title, title_key, un_numbers[1] FROM search_documents
-       WHERE company_id = current_company_id() AND title_key LIKE $1 ORDER BY title_key LIMIT $2)`,
-    [`${escapeLike(prefix)}%`, limit],
+       WHERE company_id = current_company_id() AND title_key >= $1 AND title_key < $2 ORDER BY title_key LIMIT $3)`,
+    [prefix, upTo(prefix), limit],
   );
   return rows;
 }
@@ -156,9 +160,10 @@ export async function titlesStartingWith(client: pg.Client, prefix: string, limi
 /** Titles with a word (not the first) starting as typed, when the words before it match too. */
 export async function titlesWithWordsStarting(client: pg.Client, tsquery: string, limit: number): Promise<SuggestionRow[]> {
   const { rows } = await client.query<SuggestionRow>(
-    `SELECT doc_type AS type, doc_id AS id, title, title_key, un_numbers[1] AS un_number FROM search_documents
-      WHERE (company_id IS NULL OR company_id = current_company_id()) AND tsv @@ $1::tsquery
-      ORDER BY length(title_key), title_key LIMIT $2`,
+    `SELECT d.doc_type AS type, d.doc_id AS id, d.title, d.title_key, d.un_numbers[1] AS un_number
+       FROM (SELECT doc_type, doc_id FROM search_candidates($1::tsquery, NULL, NULL, '{}', $2) ORDER BY length(title_key), title_key LIMIT $2) m
+       JOIN search_documents d ON d.doc_type = m.doc_type AND d.doc_id = m.doc_id
+      ORDER BY length(d.title_key), d.title_key`,
     [tsquery, limit],
   );
   return rows;
@@ -168,9 +173,9 @@ export async function titlesWithWordsStarting(client: pg.Client, tsquery: string
 export async function unNumbersStartingWith(client: pg.Client, prefix: string, limit: number): Promise<SuggestionRow[]> {
   const { rows } = await client.query<SuggestionRow>(
     `SELECT doc_type AS type, doc_id AS id, title, title_key, un_numbers[1] AS un_number FROM search_documents
-      WHERE doc_type = 'dangerous-good' AND un_numbers[1] LIKE $1
-      ORDER BY un_numbers[1], title_key LIMIT $2`,
-    [`${escapeLike(prefix)}%`, limit],
+      WHERE doc_type = 'dangerous-good' AND (un_numbers[1] COLLATE "C") >= $1 AND (un_numbers[1] COLLATE "C") < $2
+      ORDER BY (un_numbers[1] COLLATE "C"), title_key LIMIT $3`,
+    [prefix, upTo(prefix), limit],
   );
   return rows;
 }

@@ -102,7 +102,7 @@ export interface QuerySlot {
   phrases: string[][];
   /** The UN number the slot names (UN1017), if it names one. */
   unNumber: string | null;
-  /** The last word, still being typed: it also matches as a prefix. */
+  /** The last word, still being typed: what was typed (`text`) also matches as a prefix. */
   prefix: boolean;
   /** A single word of letters long enough to allow a typo (see `allowedTypos`). */
   correctable: boolean;
@@ -177,9 +177,9 @@ export function analyzeQuery(raw: string): AnalyzedQuery {
     i += 1;
   }
   const tail = slots.at(-1);
-  // While typing, the last word is unfinished: "chlorin" already finds Chlorine, "UN 10" the numbers from UN1000.
-  // Too short a stem would match everything; a UN number or a synonym is a word already complete.
-  if (tail && !tail.unNumber && tail.phrases.length === 1 && tail.phrases[0]!.length === 1 && tail.text.length >= 3 && /\S$/.test(raw)) tail.prefix = true;
+  // While typing, the last word is unfinished: "chlorin" already finds Chlorine, "UN 10" the numbers from UN1000,
+  // "SS-0042" shipment SS-004242. Too short a stem would match everything; a synonym is a name already complete.
+  if (tail && tail.text.length >= 3 && /\S$/.test(raw) && (tail.unNumber !== null || tail.phrases.length === 1)) tail.prefix = true;
 
   const unNumbers = [...new Set(slots.flatMap((slot) => (slot.unNumber ? [slot.unNumber] : [])))];
   return { text: slots.map((slot) => slot.text).join(' '), slots, unNumbers, typeHints: [...typeHints] };

@@ -44,10 +44,11 @@ export interface FacetCount {
 }
 
 export interface SearchResult {
-  /** How many documents match (all pages). */
+  /** How many documents match (all pages); with `foundExact` false, at least this many (PostgreSQL ranks and counts a bounded set). */
   found: number;
+  foundExact: boolean;
   hits: SearchHit[];
-  /** Counts over every match, by type and by class (1–9; a division counts for its class). */
+  /** Counts over the matches `found` counts, by type and by class (1–9; a division counts for its class). */
   facets: { type: FacetCount[]; class: FacetCount[] };
 }
 

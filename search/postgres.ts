@@ -23,7 +23,7 @@ const lexeme = (word: string) => `'${word.replace(/\\/g, '\\\\').replace(/'/g, "
 export function tsqueryText(query: AnalyzedQuery, corrections: Readonly<Record<string, readonly string[]>>, mode: 'and' | 'or'): string {
   return query.slots
     .map((slot) => {
-      const alternatives = slot.phrases.map((phrase, index) => (index === 0 && slot.prefix ? `${lexeme(phrase[0]!)}:*` : phrase.map(lexeme).join(' <-> ')));
+      const alternatives = slot.phrases.map((phrase) => (slot.prefix && phrase.length === 1 && phrase[0] === slot.text ? `${lexeme(slot.text)}:*` : phrase.map(lexeme).join(' <-> ')));
       for (const correction of corrections[slot.text] ?? []) alternatives.push(lexeme(correction));
       return `(${alternatives.join(' | ')})`;
     })
@@ -43,7 +43,7 @@ export function titleVariants(query: AnalyzedQuery, corrections: Readonly<Record
   return [...new Set(variants)];
 }
 
-const EMPTY: SearchResult = { found: 0, hits: [], facets: { type: [], class: [] } };
+const EMPTY: SearchResult = { found: 0, foundExact: true, hits: [], facets: { type: [], class: [] } };
 
 /**
  * The embedded engine: PostgreSQL full text (GIN over a weighted tsvector) with typo tolerance by
@@ -66,6 +66,7 @@ export function postgresSearchEngine(db: Database): SearchEngine {
           if (terms && !terms.includes(slot.text)) corrections[slot.text] = pickCorrections(slot.text, terms, { completing: slot.prefix });
         }
         const titles = titleVariants(query, corrections);
+        const corrected = query.slots.map((slot) => corrections[slot.text]?.[0] ?? slot.text).join(' ');
         const base = {
           types: request.types ?? null,
           hazardClass: request.hazardClass ?? null,
@@ -74,7 +75,8 @@ export function postgresSearchEngine(db: Database): SearchEngine {
           exactTitles: titles,
           // A title that starts with the query's words ("Gasoline includes…" for petrol), or, while the last is typed, with its letters.
           titlePrefixes: titles.map((text) => `${escapeLike(text)}${query.slots.at(-1)?.prefix ? '%' : ' %'}`),
-          text: query.slots.map((slot) => corrections[slot.text]?.[0] ?? slot.text).join(' '),
+          typedTitles: [...new Set([query.text, corrected])],
+          text: corrected,
           limit: request.limit,
         };
         let rows: SearchRows = await searchDocuments(client, { ...base, tsquery: tsqueryText(query, corrections, 'and') });
@@ -82,6 +84,7 @@ export function postgresSearchEngine(db: Database): SearchEngine {
         if (rows.found === 0 && query.slots.length > 1) rows = await searchDocuments(client, { ...base, tsquery: tsqueryText(query, corrections, 'or') });
         return {
           found: rows.found,
+          foundExact: rows.exact,
           hits: hitsWithHighlights(rows.hits.map((hit) => ({ ...hit, type: hit.type as SearchDocumentType })), highlightTerms(query, corrections)),
           facets: { type: rows.types, class: rows.classes },
         };

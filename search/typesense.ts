@@ -161,7 +161,7 @@ export function typesenseSearchEngine(options: TypesenseOptions): TypesenseEngin
 
     async search(scope, request): Promise<SearchResult> {
       const query = analyzeQuery(request.q);
-      if (query.slots.length === 0) return { found: 0, hits: [], facets: { type: [], class: [] } };
+      if (query.slots.length === 0) return { found: 0, foundExact: true, hits: [], facets: { type: [], class: [] } };
       const filters: string[] = [];
       if (request.types) filters.push(oneOf('type', request.types));
       if (request.hazardClass) filters.push(request.hazardClass.includes('.') ? oneOf('classes', [request.hazardClass]) : oneOf('class_groups', [request.hazardClass]));
@@ -194,6 +194,7 @@ export function typesenseSearchEngine(options: TypesenseOptions): TypesenseEngin
           .sort((a, b) => (field === 'type' ? b.count - a.count || a.value.localeCompare(b.value) : a.value.localeCompare(b.value)));
       return {
         found: response.found,
+        foundExact: true,
         hits: hitsWithHighlights((response.hits ?? []).map((hit) => hitOf(hit.document)), highlightTerms(query)),
         facets: { type: facet('type'), class: facet('class_groups') },
       };

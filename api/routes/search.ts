@@ -30,7 +30,7 @@ export function searchRoutes(deps: RouteDeps, engine: SearchEngine): Router<ApiS
   route(router, deps, 'GET /api/v1/search', async (ctx, caller) => {
     const query = parse(searchQuery, ctx.query, 400);
     const result = await engine.search({ companyId: caller.companyId }, { q: query.q, ...(query.type ? { types: [query.type] } : {}), ...(query.class ? { hazardClass: query.class } : {}), limit: query.limit });
-    ctx.body = { query: query.q, found: result.found, items: result.hits, facets: result.facets };
+    ctx.body = { query: query.q, found: result.found, foundExact: result.foundExact, items: result.hits, facets: result.facets };
   });
 
   route(router, deps, 'GET /api/v1/search/suggestions', async (ctx, caller) => {
@@ -66,10 +66,11 @@ export function searchOperations() {
     .object({
       query: z.string(),
       found: z.number().int().openapi({ description: 'How many documents match, over all of them (not only this answer)' }),
+      foundExact: z.boolean().openapi({ description: 'false when the PostgreSQL engine ranked and counted a bounded set (your company’s 100 newest matches, every catalogue match, the titles as typed): at least `found` match, and the facets count that set' }),
       items: z.array(hit),
       facets: z.object({
-        type: facet.openapi({ description: 'Matches by type, most first' }),
-        class: facet.openapi({ description: 'Matches by class 1–9 (a division counts for its class), in class order' }),
+        type: facet.openapi({ description: 'The matches `found` counts, by type, most first' }),
+        class: facet.openapi({ description: 'The matches `found` counts, by class 1–9 (a division counts for its class), in class order' }),
       }),
     })
     .openapi('SearchResult');

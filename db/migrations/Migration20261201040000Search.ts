@@ -26,8 +26,9 @@ export class Migration20261201040000Search extends Migration {
     this.addSql('CREATE EXTENSION IF NOT EXISTS unaccent');
 
     // Must agree with normalizeSearchText in domain/search-query.ts: queries are normalised there.
+    // STABLE like unaccent, so it is inlined where it is called: a SQL function that is not is planned anew on every call.
     this.addSql(`
-      CREATE FUNCTION search_normalize(value text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+      CREATE FUNCTION search_normalize(value text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS
       $$ SELECT btrim(regexp_replace(lower(public.unaccent('public.unaccent'::regdictionary, coalesce(value, ''))), '[^[:alnum:]]+', ' ', 'g')) $$`);
 
     // Values written out, not imported from domain/: a migration keeps what it meant when it ran.
@@ -48,28 +49,30 @@ export class Migration20261201040000Search extends Migration {
         updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (doc_type, doc_id)
       )`);
-    this.addSql('CREATE INDEX search_documents_tsv ON search_documents USING gin (tsv)');
-    this.addSql('CREATE INDEX search_documents_title_trgm ON search_documents USING gin (title_key gin_trgm_ops)');
+    this.addSql('CREATE INDEX search_documents_tsv ON search_documents USING gin (tsv) WHERE company_id IS NOT NULL');
+    this.addSql('CREATE INDEX search_documents_catalogue_tsv ON search_documents USING gin (tsv) WHERE company_id IS NULL');
+    // Partial: the catalogue's matches are found by its own GIN index, never by walking this one (common words are rare there).
+    this.addSql('CREATE INDEX search_documents_recent ON search_documents (company_id, updated_at DESC) WHERE company_id IS NOT NULL');
     // Suggestions as you type: a range scan per scope (the catalogue, the caller's company), in title order.
     this.addSql('CREATE INDEX search_documents_title_prefix ON search_documents (company_id, title_key)');
-    this.addSql(`CREATE INDEX search_documents_un_prefix ON search_documents ((un_numbers[1]) text_pattern_ops) WHERE doc_type = 'dangerous-good'`);
+    this.addSql(`CREATE INDEX search_documents_un_prefix ON search_documents ((un_numbers[1] COLLATE "C")) WHERE doc_type = 'dangerous-good'`);
 
+    // Invoker's rights and every name qualified, so no SET clause: that would cost each row a configuration change.
     this.addSql(`
-      CREATE FUNCTION search_documents_derive() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS
+      CREATE FUNCTION search_documents_derive() RETURNS trigger LANGUAGE plpgsql AS
       $$ DECLARE
         body text;
       BEGIN
         NEW.un_numbers := ARRAY(SELECT DISTINCT upper(u) FROM unnest(NEW.un_numbers) u WHERE u IS NOT NULL ORDER BY 1);
         NEW.classes := ARRAY(SELECT DISTINCT c FROM unnest(NEW.classes) c WHERE c IS NOT NULL ORDER BY 1);
         NEW.class_groups := ARRAY(SELECT DISTINCT split_part(c, '.', 1) FROM unnest(NEW.classes) c WHERE split_part(c, '.', 1) ~ '^[1-9]$' ORDER BY 1);
-        NEW.title_key := search_normalize(NEW.title);
-        SELECT string_agg(value, ' ') INTO body FROM jsonb_each_text(NEW.fields) WHERE value IS NOT NULL;
+        NEW.title_key := public.search_normalize(NEW.title);
+        body := (SELECT string_agg(value, ' ') FROM pg_catalog.jsonb_each_text(NEW.fields) WHERE value IS NOT NULL);
         -- Title and UN numbers weigh most, then the fields, then the status. Past 200,000 characters
         -- (a long extracted text) nothing more is indexed: positions stop counting there anyway.
-        NEW.tsv := setweight(to_tsvector('simple', NEW.title_key), 'A')
-                || setweight(to_tsvector('simple', lower(array_to_string(NEW.un_numbers, ' '))), 'A')
-                || setweight(to_tsvector('simple', search_normalize(left(body, 200000))), 'B')
-                || setweight(to_tsvector('simple', search_normalize(NEW.status)), 'C');
+        NEW.tsv := setweight(to_tsvector('simple', NEW.title_key || ' ' || lower(array_to_string(NEW.un_numbers, ' '))), 'A')
+                || setweight(to_tsvector('simple', public.search_normalize(left(body, 200000))), 'B')
+                || setweight(to_tsvector('simple', public.search_normalize(NEW.status)), 'C');
         NEW.updated_at := now();
         RETURN NEW;
       END $$`);
@@ -115,8 +118,12 @@ export class Migration20261201040000Search extends Migration {
       CREATE FUNCTION search_documents_changed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS
       $$ BEGIN
         IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND OLD.tsv IS DISTINCT FROM NEW.tsv) THEN
+          -- Only the words this change brought (a status change brings one or two, not the whole document again).
           INSERT INTO search_terms (company_id, term)
-          SELECT NEW.company_id, word FROM unnest(tsvector_to_array(NEW.tsv)) word WHERE word ~ '^[[:alpha:]]{4,48}$'
+          SELECT NEW.company_id, word
+            FROM (SELECT unnest(tsvector_to_array(NEW.tsv))
+                  EXCEPT SELECT unnest(tsvector_to_array(OLD.tsv)) WHERE TG_OP = 'UPDATE' AND OLD.company_id IS NOT DISTINCT FROM NEW.company_id) w(word)
+           WHERE word ~ '^[[:alpha:]]{4,48}$'
           ON CONFLICT DO NOTHING;
         END IF;
         IF (SELECT external_engine FROM search_sync) IS NOT NULL THEN
@@ -244,6 +251,74 @@ export class Migration20261201040000Search extends Migration {
       WHEN ((OLD.un_number, OLD.proper_shipping_name, OLD.hazard_class, OLD.hazard_class_raw, OLD.packing_group, OLD.subsidiary_risks, OLD.withdrawn_at IS NULL)
             IS DISTINCT FROM (NEW.un_number, NEW.proper_shipping_name, NEW.hazard_class, NEW.hazard_class_raw, NEW.packing_group, NEW.subsidiary_risks, NEW.withdrawn_at IS NULL))
       EXECUTE FUNCTION search_index_trigger('search_index_dangerous_good', 'id')`);
+
+    // Reads. Row-level security lets the planner use an index only through leakproof operators, and
+    // @@ (full text) and % (trigram) are not: under the app role every search would read the whole
+    // table. So the matching runs with the owner's rights, the tenant condition written out — the
+    // policy's own: the catalogue and the company of the transaction (current_company_id(), as the
+    // app sets it for RLS), only the catalogue when none is set. The rows a search answers with are
+    // then read through row-level security by their primary key (db/search.ts), a second check.
+    //
+    // A word on most of a company's rows ("VIC", a status) matches tens of thousands: ranking and
+    // counting them all cannot be quick. So a search ranks a bounded set of candidates: every
+    // catalogue match (a few thousand rows at most, its own partial GIN index), the company's
+    // `p_cap` newest matches, and the titles equal to or starting with what was typed, however many
+    // others match. `capped` says the company had more: counts are then of the candidates.
+    // The newest matches: a rare word through the GIN index, then sorted; a common one by walking
+    // the recency index until enough match. The planner chooses per query (plan_cache_mode), with
+    // random_page_cost for data that lives in memory, as the index does: at the default it takes
+    // every heap page for a disk read and walks the recency index far too often.
+    this.addSql(`
+      CREATE FUNCTION search_candidates(p_query tsquery, p_types text[], p_class text, p_titles text[], p_cap int)
+      RETURNS TABLE (doc_type text, doc_id uuid, un_numbers text[], class_groups text[], title_key text, rank real, updated_at timestamptz, capped boolean)
+      LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET plan_cache_mode = force_custom_plan SET random_page_cost = 1.1 AS
+      $$ DECLARE
+        company uuid := current_company_id();
+      BEGIN
+        RETURN QUERY
+          WITH own AS MATERIALIZED (
+            SELECT d.doc_type, d.doc_id, d.un_numbers, d.class_groups, d.title_key, d.tsv, d.updated_at FROM search_documents d
+             WHERE d.company_id = company AND d.tsv @@ p_query
+               AND (p_types IS NULL OR d.doc_type = ANY(p_types))
+               AND (p_class IS NULL OR p_class = ANY(d.classes) OR p_class = ANY(d.class_groups))
+             ORDER BY d.updated_at DESC LIMIT p_cap + 1),
+          titled AS (
+            SELECT t.doc_type, t.doc_id, t.un_numbers, t.class_groups, t.title_key, t.tsv, t.updated_at
+              FROM unnest(p_titles) typed(title)
+             CROSS JOIN LATERAL (
+               SELECT d.* FROM search_documents d
+                WHERE d.company_id = company AND d.title_key >= typed.title AND d.title_key < typed.title || chr(1114111)
+                  AND d.tsv @@ p_query
+                  AND (p_types IS NULL OR d.doc_type = ANY(p_types))
+                  AND (p_class IS NULL OR p_class = ANY(d.classes) OR p_class = ANY(d.class_groups))
+                ORDER BY d.title_key LIMIT p_cap) t),
+          picked AS (
+            SELECT d.doc_type, d.doc_id, d.un_numbers, d.class_groups, d.title_key, d.tsv, d.updated_at FROM search_documents d
+             WHERE d.company_id IS NULL AND d.tsv @@ p_query
+               AND (p_types IS NULL OR d.doc_type = ANY(p_types))
+               AND (p_class IS NULL OR p_class = ANY(d.classes) OR p_class = ANY(d.class_groups))
+            UNION ALL SELECT * FROM (SELECT * FROM own LIMIT p_cap) o
+            UNION ALL SELECT * FROM titled)
+          SELECT DISTINCT ON (c.doc_type, c.doc_id) c.doc_type, c.doc_id, c.un_numbers, c.class_groups, c.title_key::text, ts_rank_cd(c.tsv, p_query, 1), c.updated_at,
+                 (SELECT count(*) FROM own) > p_cap
+            FROM picked c;
+      END $$`);
+    this.addSql(`
+      CREATE FUNCTION search_similar_terms(p_words text[])
+      RETURNS TABLE (word text, term text)
+      LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS
+      $$ BEGIN
+        RETURN QUERY
+          SELECT w.word, t.term::text
+            FROM unnest(p_words) AS w(word)
+            CROSS JOIN LATERAL (
+              SELECT st.term FROM search_terms st
+               WHERE st.term % w.word AND (st.company_id IS NULL OR st.company_id = current_company_id())
+               ORDER BY similarity(st.term, w.word) DESC, st.term
+               LIMIT 12) t;
+      END $$`);
+    this.addSql('REVOKE ALL ON FUNCTION search_candidates(tsquery, text[], text, text[], int), search_similar_terms(text[]) FROM PUBLIC');
+    this.addSql('GRANT EXECUTE ON FUNCTION search_candidates(tsquery, text[], text, text[], int), search_similar_terms(text[]) TO safeshipper_app');
 
     // The external engine's side, for the worker (the app role): across companies, so owner's rights,
     // and nothing but what a mirror needs.

@@ -339,6 +339,24 @@ describe('search API input', () => {
     const suggestion = await api.call('acme-viewer', `/api/v1/search/suggestions?q=${'x'.repeat(101)}`);
     expect(suggestion.status).toBe(400);
     const punctuation = await api.call('acme-viewer', '/api/v1/search?q=%21%3F%2A');
-    expect(await punctuation.json()).toEqual({ query: '!?*', found: 0, items: [], facets: { type: [], class: [] } });
+    expect(await punctuation.json()).toEqual({ query: '!?*', found: 0, foundExact: true, items: [], facets: { type: [], class: [] } });
+  });
+
+  it('on PostgreSQL, ranks and counts a company’s 100 newest matches of a word on more, newest first among equals, and says the count is a floor', async () => {
+    const engine = postgresSearchEngine(db);
+    const word = Array.from(randomBytes(8), (byte) => String.fromCharCode(97 + (byte % 26))).join('');
+    const ids = Array.from({ length: 101 }, () => randomUUID());
+    try {
+      for (const [n, id] of ids.entries()) await engine.upsert({ type: 'document', id, companyId: ACME, title: `Memo ${word}`, fields: { n: String(n) }, unNumbers: [], classes: [], status: null });
+      const answer = (await (await api.call('acme-viewer', `/api/v1/search?q=${word}&limit=50`)).json()) as Answer & { foundExact: boolean };
+      expect({ found: answer.found, foundExact: answer.foundExact, facets: answer.facets.type }).toEqual({ found: 100, foundExact: false, facets: [{ value: 'document', count: 100 }] });
+      expect(answer.items.map((hit) => hit.id)).toEqual(ids.slice(-50).reverse());
+      // The catalogue's matches are all counted whatever the company holds.
+      const catalogue = (await (await api.call('acme-viewer', '/api/v1/search?q=chlorine&type=dangerous-good')).json()) as Answer & { foundExact: boolean };
+      expect(catalogue.foundExact).toBe(true);
+      expect(catalogue.found).toBeGreaterThan(10);
+    } finally {
+      for (const id of ids) await engine.remove('document', id, ACME);
+    }
   });
 });

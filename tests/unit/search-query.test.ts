@@ -26,7 +26,7 @@ describe('UN numbers, however they are typed', () => {
   });
 
   it('matches a prefixed number only as a UN number, a bare one also as a plain number (a shipment number, a registration)', () => {
-    expect(analyzeQuery('UN 1O17').slots).toEqual([{ text: 'un1017', phrases: [['un1017']], unNumber: 'UN1017', prefix: false, correctable: false }]);
+    expect(analyzeQuery('UN 1O17 ').slots).toEqual([{ text: 'un1017', phrases: [['un1017']], unNumber: 'UN1017', prefix: false, correctable: false }]);
     expect(analyzeQuery('SS-1042').slots.map((slot) => slot.phrases)).toEqual([[['ss']], [['un1042'], ['1042']]]);
   });
 
@@ -102,8 +102,10 @@ describe('the PostgreSQL query built from the analysis', () => {
     const query = analyzeQuery('petrol geelnog');
     expect(tsqueryText(query, { geelnog: ['geelong'] }, 'and')).toBe(`('petrol' | 'gasoline' | 'motor' <-> 'spirit') & ('geelnog':* | 'geelong')`);
     expect(tsqueryText(query, {}, 'or')).toBe(`('petrol' | 'gasoline' | 'motor' <-> 'spirit') | ('geelnog':*)`);
-    expect(tsqueryText(analyzeQuery('UN 1O17'), {}, 'and')).toBe(`('un1017')`);
-    expect(tsqueryText(analyzeQuery('1017'), {}, 'and')).toBe(`('un1017' | '1017')`);
+    expect(tsqueryText(analyzeQuery('UN 1O17 '), {}, 'and')).toBe(`('un1017')`);
+    // The last number, still being typed, is also the start of a shipment number or registration.
+    expect(tsqueryText(analyzeQuery('1017'), {}, 'and')).toBe(`('un1017' | '1017':*)`);
+    expect(tsqueryText(analyzeQuery('SS-0042'), {}, 'and')).toBe(`('ss') & ('un0042' | '0042':*)`);
   });
 
   it('names the titles the query may mean: typed, synonyms and corrections combined', () => {

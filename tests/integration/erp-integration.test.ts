@@ -213,6 +213,15 @@ describe('ERP integration: adapters, idempotent calls, the record of what was se
     expect(await callRow(id, 'booked')).toBeUndefined();
   });
 
+  it('row-level security: another company sees none of these calls or connections, even asking for them by company', async () => {
+    const seen = await inTenant(api.db, BOREAL, (em) =>
+      em.execute<Array<{ calls: number; connections: number }>>('SELECT (SELECT count(*) FROM erp_calls WHERE company_id = ?)::int AS calls, (SELECT count(*) FROM erp_connections WHERE company_id = ?)::int AS connections', [company, company]),
+    );
+    expect(seen).toEqual([{ calls: 0, connections: 0 }]);
+    const own = await inTenant(api.db, company, (em) => em.execute<Array<{ calls: number }>>('SELECT count(*)::int AS calls FROM erp_calls'));
+    expect(own[0]!.calls).toBeGreaterThan(5);
+  });
+
   it('the API: PUT connects (credentials sealed, never answered), GET reads, calls are listed page by page with what was sent, DELETE disconnects; a URL the platform must not call is 422', async () => {
     const admin = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => api.call('boreal-admin', method, path, { ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) });
     const put = { kind: 'rest', baseUrl: rest.url, credentials: rest.credentials, settings: { referenceField: 'id' } };

@@ -42,7 +42,7 @@ describe('scheduled security housekeeping on the real worker', () => {
       expect(description.action.type === 'startWorkflow' && description.action.workflowType).toBe(workflowType);
       expect(description.spec.intervals?.[0]?.every).toBe(every);
     }
-    expect(SCHEDULES.map((schedule) => schedule.name)).toEqual(['telemetry-maintenance', 'idempotency-purge', 'audit-checkpoint']);
+    expect(SCHEDULES.map((schedule) => schedule.name)).toEqual(['telemetry-maintenance', 'idempotency-purge', 'audit-checkpoint', 'catalogue-sync']);
   });
 
   it('the purge workflow removes expired keys; the seal workflow seals a company chain, which then verifies as sealed', async () => {

@@ -9,7 +9,13 @@ import type { ErpStage, ShipmentWebhookEvent, WebhookDeliveryStatus } from '../.
 /** The task queue's name before the deployment's TEMPORAL_TASK_QUEUE_PREFIX (config/env.ts `taskQueues`). */
 export const INTEGRATIONS_TASK_QUEUE = 'integrations';
 
-/** `syncShipmentToErp`: tell the company's ERP (if it has one) about a stage of the shipment. */
+/**
+ * `syncShipmentToErp`: tell the company's ERP (if it has one) about a stage of the shipment.
+ * Callers: `startToCloseTimeout` of at least 2 minutes (an attempt makes up to five requests of
+ * ERP_REQUEST_TIMEOUT_MS each) and a retry policy with back-off; a refusal by the ERP is thrown
+ * non-retryable (`ERP_REJECTED`), an outage retryable (`ERP_UNAVAILABLE`, with the ERP's Retry-After).
+ * `publishShipmentEvent` only records and starts workflows: 30 seconds is plenty.
+ */
 export interface ErpSyncRequest {
   companyId: string;
   shipmentId: string;

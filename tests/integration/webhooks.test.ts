@@ -10,7 +10,7 @@ import { fieldEncryptionFromConfig } from '../../security/field-encryption.js';
 import { shipmentEventIdempotencyKey, webhookDeliveryWorkflowId } from '../../workflows/contracts/integrations.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { BOREAL, testConfig, testEnv } from '../support/stack.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { startWebhookReceiver, type Answer, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 /**
  * Outbound webhooks end to end: subscriptions made through the API as Boreal's ADMIN, events
@@ -35,7 +35,7 @@ describe('webhooks: signed deliveries, one per event per subscription, retried, 
 
   const admin = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => api.call('boreal-admin', method, path, { ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) });
   /** A receiver, and a subscription of Boreal's pointing at it (the receiver verifies with the secret the API showed once). */
-  async function subscribe(events: ShipmentWebhookEvent[], options: { enabled?: boolean; answers?: Array<{ status: number; body?: string }>; wrongSecret?: boolean } = {}) {
+  async function subscribe(events: ShipmentWebhookEvent[], options: { enabled?: boolean; answers?: Answer[]; wrongSecret?: boolean } = {}) {
     const receiver = await startWebhookReceiver();
     receivers.push(receiver);
     const response = await admin('POST', '/api/v1/webhooks', { url: receiver.url, events, description: `test ${run}`, enabled: options.enabled ?? true });
@@ -124,11 +124,11 @@ describe('webhooks: signed deliveries, one per event per subscription, retried, 
   });
 
   it('one signed delivery per event per subscription: a 500 is retried with the same delivery, a fan-out run again starts nothing twice', async () => {
-    const a = await subscribe(['shipment.booked', 'shipment.delivered'], { answers: [{ status: 500, body: 'database is restarting' }] });
+    const key = shipmentEventIdempotencyKey(shipmentId, 'shipment.booked');
+    const a = await subscribe(['shipment.booked', 'shipment.delivered'], { answers: [{ status: 500, body: 'database is restarting', idempotencyKey: key }] });
     const b = await subscribe(['shipment.booked']);
     const onlyDelivered = await subscribe(['shipment.delivered']);
     const disabled = await subscribe(['shipment.booked'], { enabled: false });
-    const key = shipmentEventIdempotencyKey(shipmentId, 'shipment.booked');
 
     expect(await publish('shipment.booked', { status: 'BOOKED' })).toEqual({ deliveries: 2 });
     expect(await outcome(a.id, 'shipment.booked')).toEqual({ status: 'delivered', responseCode: 204 });
@@ -185,11 +185,11 @@ describe('webhooks: signed deliveries, one per event per subscription, retried, 
   });
 
   it('refused for good (410, or 401 from a receiver whose secret does not match) → rejected at once; 429 → retried; failing past the give-up time → gave-up; each recorded', async () => {
-    const gone = await subscribe(['shipment.cancelled'], { answers: [{ status: 410, body: 'gone' }] });
-    const forged = await subscribe(['shipment.cancelled'], { wrongSecret: true });
-    const throttled = await subscribe(['shipment.cancelled'], { answers: [{ status: 429 }] });
-    const down = await subscribe(['shipment.cancelled'], { answers: Array.from({ length: 20 }, () => ({ status: 503, body: 'upstream unavailable' })) });
     const key = shipmentEventIdempotencyKey(shipmentId, 'shipment.cancelled');
+    const gone = await subscribe(['shipment.cancelled'], { answers: [{ status: 410, body: 'gone', idempotencyKey: key }] });
+    const forged = await subscribe(['shipment.cancelled'], { wrongSecret: true });
+    const throttled = await subscribe(['shipment.cancelled'], { answers: [{ status: 429, idempotencyKey: key }] });
+    const down = await subscribe(['shipment.cancelled'], { answers: Array.from({ length: 20 }, () => ({ status: 503, body: 'upstream unavailable', idempotencyKey: key })) });
 
     expect(await publish('shipment.cancelled', { reason: 'customer called' })).toEqual({ deliveries: 4 });
     const [goneOutcome, forgedOutcome, throttledOutcome, downOutcome] = await Promise.all([gone, forged, throttled, down].map((s) => outcome(s.id, 'shipment.cancelled')));

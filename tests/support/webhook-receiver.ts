@@ -6,8 +6,16 @@ import { SIGNATURE_HEADER, verifyWebhookSignature, type VerificationResult } fro
  * A customer's webhook receiver, played by a local HTTP server on port 0: it verifies each
  * delivery's signature the way the README tells customers to (integrations/webhooks/signature.ts
  * `verifyWebhookSignature` over the raw body), answers 401 to a bad one, and otherwise answers
- * what it was programmed to (`program`: the next answers in order, then 204).
+ * what it was programmed to (`program`: the next answers in order, then 204; an answer naming an
+ * idempotency key is given only to a delivery of that key, so events other tests publish meanwhile
+ * do not take it).
  */
+export interface Answer {
+  status: number;
+  body?: string;
+  idempotencyKey?: string;
+}
+
 export interface ReceivedDelivery {
   /** SafeShipper-Delivery: the delivery's id, the same on every attempt. */
   deliveryId: string | null;
@@ -31,12 +39,12 @@ export interface WebhookReceiver {
   accepted(filter?: { idempotencyKey?: string }): ReceivedDelivery[];
   /** Requests with this idempotency key, whatever was answered (attempts). */
   attempts(filter?: { idempotencyKey?: string }): ReceivedDelivery[];
-  program(...answers: Array<{ status: number; body?: string }>): void;
+  program(...answers: Answer[]): void;
   close(): Promise<void>;
 }
 
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
-  const answers: Array<{ status: number; body?: string }> = [];
+  const answers: Answer[] = [];
   const receiver: WebhookReceiver = {
     url: '',
     secret: undefined,
@@ -56,14 +64,16 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const body = Buffer.concat(chunks).toString('utf8');
       const header = (name: string) => request.headers[name.toLowerCase()]?.toString() ?? null;
       const verification = receiver.secret ? verifyWebhookSignature({ secret: receiver.secret, body, header: header(SIGNATURE_HEADER) }) : ({ valid: false, reason: 'mismatch' } as const);
-      const answer = verification.valid ? (answers.shift() ?? { status: 204 }) : { status: 401, body: `signature ${verification.reason}` };
+      const key = header('Idempotency-Key');
+      const next = answers.findIndex((a) => a.idempotencyKey === undefined || a.idempotencyKey === key);
+      const answer = !verification.valid ? { status: 401, body: `signature ${verification.reason}` } : next >= 0 ? answers.splice(next, 1)[0]! : { status: 204 };
       let json: unknown = null;
       try {
         json = JSON.parse(body);
       } catch {
         // kept as text
       }
-      receiver.received.push({ deliveryId: header('SafeShipper-Delivery'), event: header('SafeShipper-Event'), idempotencyKey: header('Idempotency-Key'), signature: header(SIGNATURE_HEADER), verification, body, json, status: answer.status });
+      receiver.received.push({ deliveryId: header('SafeShipper-Delivery'), event: header('SafeShipper-Event'), idempotencyKey: key, signature: header(SIGNATURE_HEADER), verification, body, json, status: answer.status });
       response.writeHead(answer.status, { 'Content-Type': 'text/plain' }).end(answer.body ?? '');
     });
   });

@@ -4,6 +4,8 @@ import { ROUTE_POLICY } from '../../domain/policy.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { ensureIncident } from '../../db/incidents.js';
 import { inTenant } from '../../db/orm.js';
+import { insertDocument, recordFindings } from '../../db/documents.js';
+import { insertSds } from '../../db/sds.js';
 import { ACME, testEnv } from '../support/stack.js';
 
 const run = Date.now().toString(36);
@@ -49,6 +51,14 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
       em.execute<Array<{ id: string }>>(`INSERT INTO inspection_programs (company_id, vehicle_id, inspection_type, interval, next_due_on, status, workflow_id) VALUES (?, ?, 'PRE_TRIP', 'P1D', '2030-01-01', 'CURRENT', 'tenancy-probe') RETURNING id`, [ACME, acme.id]),
     );
     acme.programId = programme!.id;
+    // A manifest with a finding and an SDS, as an upload and its processing write them (no bytes are read: every answer to Boreal is a 404 first).
+    acme.documentId = crypto.randomUUID();
+    acme.sdsId = await inTenant(api.db, ACME, async (em) => {
+      const by = { subject: 'tenancy-probe', username: null };
+      await insertDocument(em, { id: acme.documentId!, companyId: ACME, kind: 'SDS', title: 'Acme SDS', originalName: 'sds.pdf', mediaType: 'application/pdf', sizeBytes: 1, sha256: '0'.repeat(64), storageKey: `${ACME}/${acme.documentId}`, attachedTo: { type: 'shipment', id: acme.shipmentId! }, uploadedBy: by, processingStatus: null });
+      await recordFindings(em, { companyId: ACME, documentId: acme.documentId!, shipmentId: acme.shipmentId!, findings: [{ kind: 'MATCHED', page: 1, unNumber: 'UN1203', properShippingName: 'Petrol', hazardClass: '3', packingGroup: 'II', quantity: 500, unit: 'L', detail: 'tenancy probe' }], status: 'COMPLETED' });
+      return (await insertSds(em, { companyId: ACME, documentId: acme.documentId!, product: 'Acme petrol', supplier: 'Acme', revisionDate: '2025-01-01', unNumbers: ['UN1203'], createdBy: by }))!.id;
+    });
     const me = (await (await api.call('acme-viewer', 'GET', '/api/v1/me')).json()) as { subject: string };
     acme.userId = me.subject;
   });
@@ -64,7 +74,7 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
     if (param !== 'id') return undefined;
     const collection = /\/api\/v1\/([a-z-]+)(?:\/:\w+\/([a-z-]+))?\/:id/.exec(pattern);
     const name = collection?.[2] ?? collection?.[1];
-    return { vehicles: acme.id, drivers: acme.driverId, 'training-records': acme.trainingId, geofences: acme.geofenceId, 'emergency-contacts': acme.contactId, devices: acme.deviceId, shipments: acme.shipmentId, 'consignment-items': acme.itemId, users: acme.userId, incidents: acme.incidentId, 'inspection-programs': acme.programId }[name ?? ''];
+    return { vehicles: acme.id, drivers: acme.driverId, 'training-records': acme.trainingId, geofences: acme.geofenceId, 'emergency-contacts': acme.contactId, devices: acme.deviceId, shipments: acme.shipmentId, 'consignment-items': acme.itemId, users: acme.userId, incidents: acme.incidentId, 'inspection-programs': acme.programId, documents: acme.documentId, sds: acme.sdsId }[name ?? ''];
   };
 
   it('every route that takes an Acme id answers Boreal 404 (never 403, never the data)', async () => {
@@ -90,7 +100,7 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
   });
 
   it('list endpoints never include a foreign row', async () => {
-    for (const path of ['/api/v1/vehicles', '/api/v1/drivers', '/api/v1/geofences', '/api/v1/emergency-contacts', '/api/v1/devices', '/api/v1/shipments', '/api/v1/audit-log', '/api/v1/users', '/api/v1/incidents']) {
+    for (const path of ['/api/v1/vehicles', '/api/v1/drivers', '/api/v1/geofences', '/api/v1/emergency-contacts', '/api/v1/devices', '/api/v1/shipments', '/api/v1/audit-log', '/api/v1/users', '/api/v1/incidents', '/api/v1/documents', '/api/v1/sds']) {
       const response = await api.call('boreal-admin', 'GET', `${path}?limit=100`);
       expect([path, response.status]).toEqual([path, 200]);
       const text = await response.text();
@@ -125,7 +135,7 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
   });
 
   it('row-level security, proven: the app role without a company set sees no tenant row at all; with Acme set, only Acme rows', async () => {
-    const tables = ['companies', 'users', 'vehicles', 'drivers', 'driver_training_records', 'geofences', 'emergency_contacts', 'devices', 'shipments', 'consignment_items', 'audit_log', 'idempotency_keys', 'telemetry_points', 'incidents', 'incident_counters', 'notification_deliveries', 'inspection_programs', 'inspections'];
+    const tables = ['companies', 'users', 'vehicles', 'drivers', 'driver_training_records', 'geofences', 'emergency_contacts', 'devices', 'shipments', 'consignment_items', 'audit_log', 'idempotency_keys', 'telemetry_points', 'incidents', 'incident_counters', 'notification_deliveries', 'inspection_programs', 'inspections', 'documents', 'manifest_findings', 'sds'];
     const app = new pg.Client({ connectionString: testEnv().DATABASE_URL });
     await app.connect();
     try {

@@ -41,6 +41,8 @@ export default async function setup(project: TestProject) {
     TEST_DEVICE_SECRET: randomBytes(18).toString('base64url'),
     // The run's notifications go to a file of its own (removed at the end), never to the developer's .stack/notifications.jsonl.
     NOTIFY_FILE_SINK: join(tmpdir(), `safeshipper-test-${runId}-notifications.jsonl`),
+    // Uploaded documents (the contract fuzzer uploads too) in a folder of the run's own, removed at the end.
+    DOCUMENT_STORE_DIR: join(tmpdir(), `safeshipper-test-${runId}-documents`),
   };
 
   const keycloak = { origin: keycloakOrigin(stackEnv.OIDC_ISSUER!), adminPassword: stackEnv.KEYCLOAK_ADMIN_PASSWORD! };
@@ -83,5 +85,6 @@ export default async function setup(project: TestProject) {
     await deleteTestRealm(keycloak, realm);
     await dropDatabase();
     await rm(env.NOTIFY_FILE_SINK!, { force: true });
+    await rm(env.DOCUMENT_STORE_DIR!, { recursive: true, force: true });
   };
 }

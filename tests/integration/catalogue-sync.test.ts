@@ -35,11 +35,14 @@ describe('DG catalogue sync: a daily Schedule and its workflow', () => {
   const count = async (table: string) => Number((await owner.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
 
   beforeAll(async () => {
-    [catalogue, db] = await Promise.all([isolatedDatabase('catalogue_sync'), testDatabase()]);
+    // The worker starts while the database is made (the sync connects only when it runs): its URL is the one isolatedDatabase makes, checked below.
+    const catalogueUrl = testEnv().DATABASE_CATALOGUE_URL!.replace(/\/([^/]+)$/, `/${new URL(testEnv().DATABASE_URL!).pathname.slice(1)}_catalogue_sync`);
+    const config = testConfig({ TEMPORAL_TASK_QUEUE_PREFIX: prefix, DATABASE_CATALOGUE_URL: catalogueUrl, DG_SYNC_HMT_URL: pathToFileURL(published).href });
+    db = await testDatabase();
+    [catalogue, worker] = await Promise.all([isolatedDatabase('catalogue_sync'), startWorker(config, db, silentLog, { bundle: inject('workflowBundle') })]);
+    expect(catalogue.catalogueUrl).toBe(catalogueUrl);
     owner = new pg.Client({ connectionString: catalogue.ownerUrl });
     await owner.connect();
-    const config = testConfig({ TEMPORAL_TASK_QUEUE_PREFIX: prefix, DATABASE_CATALOGUE_URL: catalogue.catalogueUrl, DG_SYNC_HMT_URL: pathToFileURL(published).href });
-    worker = await startWorker(config, db, silentLog, { bundle: inject('workflowBundle') });
     connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   });

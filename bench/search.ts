@@ -6,7 +6,9 @@
 // dropped at the end); autocannon drives it from this process. Before measuring it prints the plans
 // (EXPLAIN ANALYZE) of representative queries, so the indexes in use are on record.
 // Needs the local stack: npm run stack -- up.   Run: npx tsx bench/search.ts
-// BENCH_SECONDS (20) per scenario, BENCH_RATE (200), BENCH_SHIPMENTS (100000), BENCH_DOCUMENTS (10000).
+// BENCH_SECONDS (20) per scenario, BENCH_RATE (200), BENCH_SHIPMENTS (100000), BENCH_DOCUMENTS (10000);
+// BENCH_KEEP=1 keeps the seeded database (its name is printed), BENCH_DATABASE=<name> measures one kept before.
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -16,7 +18,6 @@ import { seedDemoData } from '../db/seed.js';
 import { governmentActivities, SHIPPED_CATALOGUE } from '../activities/government.js';
 import { analyzeQuery } from '../domain/search-query.js';
 import { tsqueryText, titleVariants } from '../search/postgres.js';
-import { escapeLike } from '../db/search.js';
 
 const SHIPMENTS = Number(process.env.BENCH_SHIPMENTS ?? 100_000);
 const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 10_000);
@@ -24,7 +25,9 @@ const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ACME = '11111111-1111-4111-8111-111111111111';
 const env = stackEnvironment(await stackContext());
-const database = `safeshipper_bench_search_${Date.now().toString(36)}`;
+const database = process.env.BENCH_DATABASE ?? `safeshipper_bench_search_${Date.now().toString(36)}`;
+const seeded = process.env.BENCH_DATABASE !== undefined;
+const keep = seeded || process.env.BENCH_KEEP === '1';
 const withDatabase = (url: string) => url.replace(/\/[^/]+$/, `/${database}`);
 const port = 3193;
 
@@ -51,10 +54,26 @@ const SUGGESTIONS = ['ch', 'chl', 'chlor', 'ace', 'acet', 'pet', 'petro', 'UN 10
 
 const admin = new pg.Client({ connectionString: env.DATABASE_OWNER_URL });
 await admin.connect();
-await admin.query(`CREATE DATABASE ${database} TEMPLATE safeshipper_template`);
+if (!seeded) await admin.query(`CREATE DATABASE ${database} TEMPLATE safeshipper_template`);
 let api: ChildProcess | undefined;
 
 try {
+  if (!seeded) await seed();
+  else console.log(`measuring the database seeded before: ${database}`);
+  await explain();
+  await measureApi();
+} finally {
+  if (api && api.exitCode === null) {
+    const exited = new Promise((done) => api!.once('exit', done));
+    api.kill('SIGTERM');
+    await Promise.race([exited, new Promise((done) => setTimeout(done, 10_000))]);
+  }
+  if (keep) console.log(`kept the database ${database} (BENCH_DATABASE=${database} measures it again; drop it when done)`);
+  else await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await admin.end();
+}
+
+async function seed(): Promise<void> {
   await migrate(withDatabase(env.DATABASE_OWNER_URL!));
   const db = await openDatabase({ url: withDatabase(env.DATABASE_URL!) });
   await seedDemoData(db, 'scrypt$unused');
@@ -90,17 +109,18 @@ try {
   console.log(`seeded ${SHIPMENTS} shipments and their goods in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   started = Date.now();
-  // Two sessions, half the shipments each (the machine has two cores).
+  // The first thousand alone (the index learns the words), then two sessions, half the rest each (the machine has two cores).
+  await owner.query(`SELECT search_index_shipment(id) FROM shipments WHERE shipment_number <= 'SS-001000'`);
   const halves = await Promise.all(
     [0, 1].map(async (half) => {
       const session = new pg.Client({ connectionString: withDatabase(env.DATABASE_OWNER_URL!) });
       await session.connect();
-      const { rowCount } = await session.query(`SELECT search_index_shipment(id) FROM shipments WHERE (('x' || substr(id::text, 1, 8))::bit(32)::int & 1) = $1`, [half]);
+      const { rowCount } = await session.query(`SELECT search_index_shipment(id) FROM shipments WHERE shipment_number > 'SS-001000' AND (('x' || substr(id::text, 1, 8))::bit(32)::int & 1) = $1`, [half]);
       await session.end();
       return rowCount ?? 0;
     }),
   );
-  const indexed = halves.reduce((sum, n) => sum + n, 0);
+  const indexed = 1000 + halves.reduce((sum, n) => sum + n, 0);
   const indexSeconds = (Date.now() - started) / 1000;
   console.log(`indexed ${indexed} shipments through search_index_shipment in ${indexSeconds.toFixed(1)} s (${Math.round(indexed / indexSeconds)} per second, two sessions)`);
 
@@ -120,31 +140,54 @@ try {
   await owner.query('ANALYZE');
   const { rows: counts } = await owner.query('SELECT doc_type, count(*)::int AS n FROM search_documents GROUP BY 1 ORDER BY 1');
   console.log(`search_documents: ${counts.map((row: { doc_type: string; n: number }) => `${row.doc_type} ${row.n}`).join(', ')}; ${(await owner.query('SELECT pg_size_pretty(pg_total_relation_size(\'search_documents\')) AS s')).rows[0].s} with its indexes`);
+  await owner.end();
+}
 
-  // The plans, as the app role runs them (row-level security on): proof the GIN and B-tree indexes carry the queries.
+async function explain(): Promise<void> {
+
+  // The plans. Inside search_candidates (owner's rights, each helper's settings): the company's matches of a word
+  // through the GIN index alone (search_matches_by_index), the newest matches of a common word through the recency
+  // index (search_matches_newest), the catalogue's (its partial GIN index). Then what the API sends as the app role:
+  // a search, and a suggestion (a B-tree range under row-level security).
+  const owner = new pg.Client({ connectionString: withDatabase(env.DATABASE_OWNER_URL!) });
+  await owner.connect();
+  const plan = async (client: pg.Client, title: string, sql: string, values: unknown[] = []) => {
+    const { rows } = await client.query(`EXPLAIN (ANALYZE, COSTS OFF, BUFFERS) ${sql}`, values);
+    console.log(`\nEXPLAIN ANALYZE, ${title}:\n${rows.map((row: Record<string, string>) => `  ${row['QUERY PLAN']}`).join('\n')}`);
+  };
+  const matching = `FROM search_documents d WHERE d.company_id = $1 AND d.tsv @@ $2::tsquery`;
+  await owner.query('BEGIN READ ONLY; SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off');
+  await plan(owner, 'a word through the GIN index ("kororoit", at most 1,000)', `SELECT d.doc_type, d.doc_id, d.updated_at ${matching} LIMIT 1000`, [ACME, `'kororoit'`]);
+  await owner.query('COMMIT; BEGIN READ ONLY; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off');
+  await plan(owner, 'the newest matches of a common word ("vic") through the recency index', `SELECT d.doc_type, d.doc_id, d.updated_at ${matching} ORDER BY d.updated_at DESC LIMIT 100`, [ACME, `'vic'`]);
+  await owner.query('COMMIT');
+  await plan(owner, 'the catalogue\'s matches of "chlorin"', `SELECT d.doc_id FROM search_documents d WHERE d.company_id IS NULL AND d.tsv @@ $1::tsquery`, [`'chlorin':* | 'chlorine'`]);
+  await owner.end();
+
   const app = new pg.Client({ connectionString: withDatabase(env.DATABASE_URL!) });
   await app.connect();
   await app.query(`BEGIN READ ONLY; SELECT set_config('app.current_company_id', '${ACME}', true)`);
-  for (const q of ['chlorin', 'Geelong', 'UN1203']) {
-    const query = analyzeQuery(q);
-    const titles = titleVariants(query, {});
-    const plan = await app.query(
-      `EXPLAIN (ANALYZE, COSTS OFF, TIMING ON, BUFFERS) SELECT d.doc_type, d.doc_id FROM search_documents d
-        WHERE (d.company_id IS NULL OR d.company_id = current_company_id()) AND d.tsv @@ $1::tsquery
-        ORDER BY d.un_numbers && $2::text[] DESC, d.title_key = ANY($3::text[]) DESC, d.title_key LIKE ANY($4::text[]) DESC, ts_rank_cd(d.tsv, $1::tsquery, 1) DESC LIMIT 20`,
-      [tsqueryText(query, {}, 'and'), query.unNumbers, titles, titles.map((title) => `${escapeLike(title)}%`)],
-    );
-    console.log(`\nEXPLAIN ANALYZE, search "${q}":\n${plan.rows.map((row: Record<string, string>) => `  ${row['QUERY PLAN']}`).join('\n')}`);
-  }
-  const suggestPlan = await app.query(
-    `EXPLAIN (ANALYZE, COSTS OFF) (SELECT doc_id FROM search_documents WHERE company_id IS NULL AND title_key LIKE 'ss 01%' ORDER BY title_key LIMIT 40)
-     UNION ALL (SELECT doc_id FROM search_documents WHERE company_id = current_company_id() AND title_key LIKE 'ss 01%' ORDER BY title_key LIMIT 40)`,
+  const query = analyzeQuery('Geelong');
+  const titles = titleVariants(query, {});
+  await plan(
+    app,
+    'search "Geelong" as the API runs it (app role, row-level security)',
+    `SELECT m.doc_type, m.doc_id FROM search_candidates($1::tsquery, NULL, NULL, $2::text[], 100) m JOIN search_documents d ON d.doc_type = m.doc_type AND d.doc_id = m.doc_id
+      ORDER BY m.title_key = ANY($2::text[]) DESC, m.rank DESC LIMIT 20`,
+    [tsqueryText(query, {}, 'and'), titles],
   );
-  console.log(`\nEXPLAIN ANALYZE, suggestions "SS-01":\n${suggestPlan.rows.map((row: Record<string, string>) => `  ${row['QUERY PLAN']}`).join('\n')}`);
+  await plan(
+    app,
+    'suggestions "SS-01" (app role)',
+    `(SELECT doc_id FROM search_documents WHERE company_id IS NULL AND title_key >= $1 AND title_key < $2 ORDER BY title_key LIMIT 40)
+     UNION ALL (SELECT doc_id FROM search_documents WHERE company_id = current_company_id() AND title_key >= $1 AND title_key < $2 ORDER BY title_key LIMIT 40)`,
+    ['ss 01', 'ss 01\u{10FFFF}'],
+  );
   await app.query('COMMIT');
   await app.end();
-  await owner.end();
+}
 
+async function measureApi(): Promise<void> {
   const { access_token: token } = (await (
     await fetch(`${env.OIDC_ISSUER}/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'safeshipper-dev', username: 'acme-viewer', password: 'demo-password' }) })
   ).json()) as { access_token: string };
@@ -184,12 +227,4 @@ try {
   await measure(`GET /api/v1/search/suggestions, ${SUGGESTIONS.length} prefixes in turn, at ${RATE} req/s`, SUGGESTIONS.map((q) => `/api/v1/search/suggestions?q=${encodeURIComponent(q)}`));
   // The broadest words match most of the company's rows: the price of counting facets over all of them.
   await measure(`GET /api/v1/search for words on every shipment ("VIC", "draft"), at ${RATE} req/s`, ['/api/v1/search?q=VIC', '/api/v1/search?q=draft']);
-} finally {
-  if (api && api.exitCode === null) {
-    const exited = new Promise((done) => api!.once('exit', done));
-    api.kill('SIGTERM');
-    await Promise.race([exited, new Promise((done) => setTimeout(done, 10_000))]);
-  }
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
 }

@@ -16,7 +16,8 @@ interface KnexPool {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Reads as `companyId` on a pooled connection without the ORM: one message opens the read-only
+ * Reads as `companyId` on a pooled connection without the ORM (the queries are prepared once per
+ * connection, by name): one message opens the read-only
  * transaction, sets the row-level-security company and the trigram threshold, then each query
  * runs with its parameters. Row-level security scopes every row; the queries say so as well.
  */
@@ -42,7 +43,11 @@ export async function readSearch<T>(db: Database, companyId: string, work: (clie
 export async function similarTerms(client: pg.Client, words: readonly string[]): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>(words.map((word) => [word, []]));
   if (words.length === 0) return found;
-  const { rows } = await client.query<{ word: string; term: string }>('SELECT word, term FROM search_similar_terms($1::text[])', [words]);
+  const { rows } = await client.query<{ word: string; term: string }>({
+    name: 'search-similar-terms',
+    text: 'SELECT word, term FROM search_similar_terms($1::text[])',
+    values: [words],
+  });
   for (const row of rows) found.get(row.word)!.push(row.term);
   return found;
 }
@@ -84,7 +89,7 @@ export interface SearchRows {
 }
 
 /** Longest a field is answered (and highlighted from): an extracted text is not sent whole with every hit. */
-const FIELD_CHARACTERS = 2000;
+const FIELD_CHARACTERS = 1000;
 /** A company's newest matches ranked per search (every catalogue match is, too): see `search_candidates`. */
 export const SEARCH_CANDIDATES = 100;
 /** Hits ordered by trigram similarity as the last tie-break: the best this many by everything before it. */
@@ -98,8 +103,9 @@ const SIMILARITY_WINDOW = 100;
  * are read by primary key through row-level security.
  */
 export async function searchDocuments(client: pg.Client, q: SearchQuerySql): Promise<SearchRows> {
-  const { rows } = await client.query<SearchRows>(
-    `WITH matched AS MATERIALIZED (
+  const { rows } = await client.query<SearchRows>({
+    name: 'search-documents',
+    text: `WITH matched AS MATERIALIZED (
        SELECT m.doc_type, m.doc_id, m.class_groups, m.rank, m.title_key, m.updated_at, m.capped,
               CASE WHEN m.un_numbers && $4::text[] THEN CASE WHEN m.doc_type = 'dangerous-good' THEN 2 ELSE 1 END ELSE 0 END AS un_tier,
               m.doc_type = ANY($5::text[]) AS hinted,
@@ -125,8 +131,8 @@ export async function searchDocuments(client: pg.Client, q: SearchQuerySql): Pro
                FROM (SELECT doc_type, count(*)::int AS n FROM matched GROUP BY doc_type) t) AS types,
             (SELECT coalesce(json_agg(json_build_object('value', g, 'count', n) ORDER BY g), '[]'::json)
                FROM (SELECT g, count(*)::int AS n FROM matched, unnest(class_groups) g GROUP BY g) c) AS classes`,
-    [q.tsquery, q.types, q.hazardClass, q.unNumbers, q.typeHints, q.exactTitles, q.titlePrefixes, q.typedTitles, q.text, q.limit],
-  );
+    values: [q.tsquery, q.types, q.hazardClass, q.unNumbers, q.typeHints, q.exactTitles, q.titlePrefixes, q.typedTitles, q.text, q.limit],
+  });
   return rows[0]!;
 }
 
@@ -146,37 +152,40 @@ const upTo = (prefix: string) => `${prefix}\u{10FFFF}`;
 
 /** Titles starting with `prefix` (normalised), catalogue and own company, each scope by its index in title order. */
 export async function titlesStartingWith(client: pg.Client, prefix: string, limit: number): Promise<SuggestionRow[]> {
-  const { rows } = await client.query<SuggestionRow>(
-    `(SELECT doc_type AS type, doc_id AS id, title, title_key, un_numbers[1] AS un_number FROM search_documents
+  const { rows } = await client.query<SuggestionRow>({
+    name: 'search-titles-starting',
+    text: `(SELECT doc_type AS type, doc_id AS id, title, title_key, un_numbers[1] AS un_number FROM search_documents
        WHERE company_id IS NULL AND title_key >= $1 AND title_key < $2 ORDER BY title_key LIMIT $3)
      UNION ALL
      (SELECT doc_type, doc_id, title, title_key, un_numbers[1] FROM search_documents
        WHERE company_id = current_company_id() AND title_key >= $1 AND title_key < $2 ORDER BY title_key LIMIT $3)`,
-    [prefix, upTo(prefix), limit],
-  );
+    values: [prefix, upTo(prefix), limit],
+  });
   return rows;
 }
 
 /** Titles with a word (not the first) starting as typed, when the words before it match too. */
 export async function titlesWithWordsStarting(client: pg.Client, tsquery: string, limit: number): Promise<SuggestionRow[]> {
-  const { rows } = await client.query<SuggestionRow>(
-    `SELECT d.doc_type AS type, d.doc_id AS id, d.title, d.title_key, d.un_numbers[1] AS un_number
+  const { rows } = await client.query<SuggestionRow>({
+    name: 'search-title-words-starting',
+    text: `SELECT d.doc_type AS type, d.doc_id AS id, d.title, d.title_key, d.un_numbers[1] AS un_number
        FROM (SELECT doc_type, doc_id FROM search_candidates($1::tsquery, NULL, NULL, '{}', $2) ORDER BY length(title_key), title_key LIMIT $2) m
        JOIN search_documents d ON d.doc_type = m.doc_type AND d.doc_id = m.doc_id
       ORDER BY length(d.title_key), d.title_key`,
-    [tsquery, limit],
-  );
+    values: [tsquery, limit],
+  });
   return rows;
 }
 
 /** Catalogue entries whose UN number starts as typed ("UN10"), in number order. */
 export async function unNumbersStartingWith(client: pg.Client, prefix: string, limit: number): Promise<SuggestionRow[]> {
-  const { rows } = await client.query<SuggestionRow>(
-    `SELECT doc_type AS type, doc_id AS id, title, title_key, un_numbers[1] AS un_number FROM search_documents
+  const { rows } = await client.query<SuggestionRow>({
+    name: 'search-un-numbers-starting',
+    text: `SELECT doc_type AS type, doc_id AS id, title, title_key, un_numbers[1] AS un_number FROM search_documents
       WHERE doc_type = 'dangerous-good' AND (un_numbers[1] COLLATE "C") >= $1 AND (un_numbers[1] COLLATE "C") < $2
       ORDER BY (un_numbers[1] COLLATE "C"), title_key LIMIT $3`,
-    [prefix, upTo(prefix), limit],
-  );
+    values: [prefix, upTo(prefix), limit],
+  });
   return rows;
 }
 

@@ -200,6 +200,33 @@ export function allowedTypos(word: string): number {
   return length >= 7 ? 2 : length >= 4 ? 1 : 0;
 }
 
+/**
+ * Whether one word is at most `max` edits (insert, delete, substitute, swap two neighbours) from
+ * another: three rows, and given up as soon as every path costs more (highlighting asks this of
+ * every word shown, so it must not build a table per word).
+ */
+export function withinEdits(a: string, b: string, max: number): boolean {
+  if (Math.abs(a.length - b.length) > max) return false;
+  if (a === b) return true;
+  let before = new Array<number>(b.length + 1).fill(0);
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let current = new Array<number>(b.length + 1).fill(0);
+  for (let i = 1; i <= a.length; i += 1) {
+    current[0] = i;
+    let best = current[0];
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, before[j - 2]! + 1);
+      current[j] = value;
+      if (value < best) best = value;
+    }
+    if (best > max) return false;
+    [before, previous, current] = [previous, current, before];
+  }
+  return previous[b.length]! <= max;
+}
+
 /** Edits (insert, delete, substitute, swap two neighbours) from one word to another. */
 export function editDistance(a: string, b: string): number {
   const s = [...a];
@@ -263,43 +290,61 @@ export function highlightTerms(query: AnalyzedQuery, corrections: Readonly<Recor
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
- * The text with each matched word wrapped in `<mark>` (the rest HTML-escaped, so a client may
- * show it as markup), cut to about `window` characters around the first match; null when no word
- * matches. A word matches a term exactly, by its start for prefix terms, and within the term's
- * typo allowance — the same tolerance the engines search with, so what was found is what is marked.
+ * Marks matched words in texts: each text comes back with every matched word wrapped in `<mark>`
+ * (the rest HTML-escaped, so a client may show it as markup), cut to about `window` characters
+ * around the first match; null when no word matches. A word matches a term exactly, by its start
+ * for prefix terms, and within the term's typo allowance — the tolerance the engines search with,
+ * so what was found is what is marked. One highlighter serves a whole answer: each distinct word
+ * is judged once.
  */
-export function highlight(text: string, terms: HighlightTerms, window = 160): string | null {
-  const words = [...text.matchAll(/[\p{L}\p{N}]+/gu)];
-  const marks: Array<[number, number]> = [];
-  for (const word of words) {
-    const normal = normalizeSearchText(word[0]).replace(/ /g, '');
-    const hit =
-      terms.exact.some((term) => term === normal || (allowedTypos(term) > 0 && /^\p{L}+$/u.test(normal) && Math.abs(term.length - normal.length) <= allowedTypos(term) && editDistance(term, normal) <= allowedTypos(term))) ||
-      terms.prefix.some((term) => normal.startsWith(term));
-    if (hit) marks.push([word.index, word.index + word[0].length]);
-  }
-  // "UN 1017" in a text is one number: a query for un1017 marks both parts.
-  for (const term of terms.exact) {
-    const un = /^(un|na|id)(\d{4})$/.exec(term);
-    if (!un) continue;
-    for (const match of text.matchAll(new RegExp(`(?<![\\p{L}\\p{N}])${un[1]}[\\s-]?${un[2]}(?![\\p{L}\\p{N}])`, 'giu'))) {
-      if (!marks.some(([start, end]) => start <= match.index && match.index < end)) marks.push([match.index, match.index + match[0].length]);
+export function highlighter(terms: HighlightTerms, window = 160): (text: string) => string | null {
+  const judged = new Map<string, boolean>();
+  const matches = (word: string) => {
+    let hit = judged.get(word);
+    if (hit === undefined) {
+      const normal = /^[a-z0-9]+$/i.test(word) ? word.toLowerCase() : normalizeSearchText(word).replace(/ /g, '');
+      const letters = /^\p{L}+$/u.test(normal);
+      hit = terms.exact.some((term) => term === normal || (letters && allowedTypos(term) > 0 && withinEdits(term, normal, allowedTypos(term)))) || terms.prefix.some((term) => normal.startsWith(term));
+      judged.set(word, hit);
     }
-  }
-  if (marks.length === 0) return null;
-  marks.sort((x, y) => x[0] - y[0]);
-  const first = marks[0]![0];
-  const start = text.length <= window || first < window / 2 ? 0 : Math.max(0, text.lastIndexOf(' ', first - Math.floor(window / 4)) + 1);
-  const end = Math.min(text.length, start + window);
-  let out = start > 0 ? '…' : '';
-  let at = start;
-  for (const [from, to] of marks) {
-    if (from < at || to > end) continue;
-    out += `${escapeHtml(text.slice(at, from))}<mark>${escapeHtml(text.slice(from, to))}</mark>`;
-    at = to;
-  }
-  out += escapeHtml(text.slice(at, end)) + (end < text.length ? '…' : '');
-  return out;
+    return hit;
+  };
+  const unNumbers = terms.exact.flatMap((term) => {
+    const un = /^(un|na|id)(\d{4})$/.exec(term);
+    return un ? [new RegExp(`(?<![\\p{L}\\p{N}])${un[1]}[\\s-]?${un[2]}(?![\\p{L}\\p{N}])`, 'giu')] : [];
+  });
+  return (text) => {
+    const marks: Array<[number, number]> = [];
+    for (const word of text.matchAll(/[\p{L}\p{N}]+/gu)) {
+      // Past the window around the first match nothing more is shown.
+      if (marks.length > 0 && word.index > marks[0]![0] + window) break;
+      if (matches(word[0])) marks.push([word.index, word.index + word[0].length]);
+    }
+    // "UN 1017" in a text is one number: a query for un1017 marks both parts.
+    for (const pattern of unNumbers) {
+      for (const match of text.matchAll(pattern)) {
+        if (!marks.some(([start, end]) => start <= match.index && match.index < end)) marks.push([match.index, match.index + match[0].length]);
+      }
+    }
+    if (marks.length === 0) return null;
+    marks.sort((x, y) => x[0] - y[0]);
+    const first = marks[0]![0];
+    const start = text.length <= window || first < window / 2 ? 0 : Math.max(0, text.lastIndexOf(' ', first - Math.floor(window / 4)) + 1);
+    const end = Math.min(text.length, start + window);
+    let out = start > 0 ? '…' : '';
+    let at = start;
+    for (const [from, to] of marks) {
+      if (from < at || to > end) continue;
+      out += `${escapeHtml(text.slice(at, from))}<mark>${escapeHtml(text.slice(from, to))}</mark>`;
+      at = to;
+    }
+    return out + escapeHtml(text.slice(at, end)) + (end < text.length ? '…' : '');
+  };
+}
+
+/** One text's highlight (see `highlighter`). */
+export function highlight(text: string, terms: HighlightTerms, window = 160): string | null {
+  return highlighter(terms, window)(text);
 }
 
 /** The class and its division for the class facet and filter: "6.1" → ["6"], "3" → ["3"]. */

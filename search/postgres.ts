@@ -64,6 +64,8 @@ export function postgresSearchEngine(db: Database): SearchEngine {
         for (const slot of query.slots) {
           const terms = similar.get(slot.text);
           if (terms && !terms.includes(slot.text)) corrections[slot.text] = pickCorrections(slot.text, terms, { completing: slot.prefix });
+          // A last word the index holds whole is taken as finished: a prefix search costs the index more, and finds less that is meant.
+          else if (terms) slot.prefix = false;
         }
         const titles = titleVariants(query, corrections);
         const corrected = query.slots.map((slot) => corrections[slot.text]?.[0] ?? slot.text).join(' ');

@@ -1,4 +1,4 @@
-import { highlight, type HighlightTerms, type SearchDocumentType } from '../domain/search-query.js';
+import { highlighter, type HighlightTerms, type SearchDocumentType } from '../domain/search-query.js';
 import type { SearchHit, Suggestion } from './engine.js';
 
 /** A hit as an engine found it, before its matches are marked. */
@@ -6,17 +6,18 @@ export type FoundHit = Omit<SearchHit, 'highlights'>;
 
 /** Both engines mark matches the same way (domain/search-query.ts `highlight`): the title, then each field that matched. */
 export function hitsWithHighlights(hits: readonly FoundHit[], terms: HighlightTerms): SearchHit[] {
+  const highlight = highlighter(terms);
   return hits.map((hit) => {
     const highlights: SearchHit['highlights'] = [];
-    const title = highlight(hit.title, terms);
+    const title = highlight(hit.title);
     if (title) highlights.push({ field: 'title', snippet: title });
     for (const [field, value] of Object.entries(hit.fields)) {
-      const snippet = value ? highlight(value, terms) : null;
+      const snippet = value ? highlight(value) : null;
       if (snippet) highlights.push({ field, snippet });
     }
     // A catalogue entry shows its number among its fields; a shipment's numbers are marked on their own.
     if (hit.unNumbers.length > 0 && !('unNumber' in hit.fields)) {
-      const numbers = highlight(hit.unNumbers.join(', '), terms);
+      const numbers = highlight(hit.unNumbers.join(', '));
       if (numbers) highlights.push({ field: 'unNumbers', snippet: numbers });
     }
     return { ...hit, highlights };

@@ -53,7 +53,7 @@ export function searchOperations() {
       type,
       id: z.uuid(),
       title: z.string(),
-      fields: z.record(z.string(), z.string().nullable()).openapi({ description: 'What the hit shows and was searched on, by type: a shipment’s origin, destination and goods; a catalogue entry’s UN number, class and packing group; … (long texts cut to 2,000 characters)' }),
+      fields: z.record(z.string(), z.string().nullable()).openapi({ description: 'What the hit shows and was searched on, by type: a shipment’s origin, destination and goods; a catalogue entry’s UN number, class and packing group; … (long texts cut to 1,000 characters)' }),
       unNumbers: z.array(z.string()).openapi({ example: ['UN1017'] }),
       classes: z.array(z.string()).openapi({ description: 'Classes or divisions, e.g. "2.3"', example: ['2.3'] }),
       status: z.string().nullable(),

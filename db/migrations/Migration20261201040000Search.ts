@@ -118,12 +118,14 @@ export class Migration20261201040000Search extends Migration {
       CREATE FUNCTION search_documents_changed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS
       $$ BEGIN
         IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND OLD.tsv IS DISTINCT FROM NEW.tsv) THEN
-          -- Only the words this change brought (a status change brings one or two, not the whole document again).
+          -- Only the words this change brought (a status change brings one or two, not the whole document again),
+          -- in one order: two writers learning the same new words wait for each other, never deadlock.
           INSERT INTO search_terms (company_id, term)
           SELECT NEW.company_id, word
             FROM (SELECT unnest(tsvector_to_array(NEW.tsv))
                   EXCEPT SELECT unnest(tsvector_to_array(OLD.tsv)) WHERE TG_OP = 'UPDATE' AND OLD.company_id IS NOT DISTINCT FROM NEW.company_id) w(word)
            WHERE word ~ '^[[:alpha:]]{4,48}$'
+           ORDER BY word
           ON CONFLICT DO NOTHING;
         END IF;
         IF (SELECT external_engine FROM search_sync) IS NOT NULL THEN
@@ -264,44 +266,72 @@ export class Migration20261201040000Search extends Migration {
     // catalogue match (a few thousand rows at most, its own partial GIN index), the company's
     // `p_cap` newest matches, and the titles equal to or starting with what was typed, however many
     // others match. `capped` says the company had more: counts are then of the candidates.
-    // The newest matches: a rare word through the GIN index, then sorted; a common one by walking
-    // the recency index until enough match. The planner chooses per query (plan_cache_mode), with
-    // random_page_cost for data that lives in memory, as the index does: at the default it takes
-    // every heap page for a disk read and walks the recency index far too often.
+    //
+    // The newest matches are found the cheaper of two ways, decided by reading, not by the planner
+    // (it counts a full-text test as nearly free, and its estimates for phrases and prefixes are
+    // guesses: walking a recency index for a word that turns out rare reads the whole company).
+    // First the GIN index alone, at most `5 × p_cap` matches: fewer means a rare word, and these are
+    // all of them, sorted by age. As many means a common word: its newest matches are looked for
+    // among the company's latest `3 × p_cap` rows (the recency index), the index's fill the rest.
+    // Each way is a function of its own, allowed only its own kind of scan, and reads a bounded
+    // number of rows whatever the words. The rows picked are then read by primary key (nested loops only: with a
+    // join estimate off, a hash join would read the whole table for a hundred rows).
+    this.addSql(`
+      CREATE FUNCTION search_matches_by_index(p_company uuid, p_query tsquery, p_types text[], p_class text, p_limit int)
+      RETURNS TABLE (doc_type text, doc_id uuid, updated_at timestamptz)
+      LANGUAGE sql STABLE SET search_path = public SET enable_seqscan = off SET enable_indexscan = off AS
+      $$ SELECT d.doc_type, d.doc_id, d.updated_at FROM search_documents d
+          WHERE d.company_id = p_company AND d.tsv @@ p_query
+            AND (p_types IS NULL OR d.doc_type = ANY(p_types))
+            AND (p_class IS NULL OR p_class = ANY(d.classes) OR p_class = ANY(d.class_groups))
+          LIMIT p_limit $$`);
+    this.addSql(`
+      CREATE FUNCTION search_matches_newest(p_company uuid, p_query tsquery, p_types text[], p_class text, p_limit int, p_scan int)
+      RETURNS TABLE (doc_type text, doc_id uuid, updated_at timestamptz)
+      LANGUAGE sql STABLE SET search_path = public SET enable_seqscan = off SET enable_bitmapscan = off AS
+      $$ SELECT d.doc_type, d.doc_id, d.updated_at
+           FROM (SELECT * FROM search_documents r WHERE r.company_id = p_company ORDER BY r.updated_at DESC LIMIT p_scan) d
+          WHERE d.tsv @@ p_query
+            AND (p_types IS NULL OR d.doc_type = ANY(p_types))
+            AND (p_class IS NULL OR p_class = ANY(d.classes) OR p_class = ANY(d.class_groups))
+          ORDER BY d.updated_at DESC LIMIT p_limit $$`);
     this.addSql(`
       CREATE FUNCTION search_candidates(p_query tsquery, p_types text[], p_class text, p_titles text[], p_cap int)
       RETURNS TABLE (doc_type text, doc_id uuid, un_numbers text[], class_groups text[], title_key text, rank real, updated_at timestamptz, capped boolean)
-      LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET plan_cache_mode = force_custom_plan SET random_page_cost = 1.1 AS
+      LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public SET enable_hashjoin = off SET enable_mergejoin = off AS
       $$ DECLARE
         company uuid := current_company_id();
+        bound int := 5 * p_cap;
+        own text[];
+        own_ids uuid[];
+        found int;
       BEGIN
+        SELECT array_agg(m.doc_type ORDER BY m.updated_at DESC), array_agg(m.doc_id ORDER BY m.updated_at DESC), count(*)
+          INTO own, own_ids, found
+          FROM search_matches_by_index(company, p_query, p_types, p_class, bound) m;
+        IF found >= bound THEN
+          -- The newest matches among the company's latest rows first, then those the index yielded.
+          SELECT coalesce(array_agg(m.doc_type ORDER BY m.updated_at DESC), '{}') || own, coalesce(array_agg(m.doc_id ORDER BY m.updated_at DESC), '{}') || own_ids
+            INTO own, own_ids
+            FROM search_matches_newest(company, p_query, p_types, p_class, p_cap, 3 * p_cap) m;
+        END IF;
         RETURN QUERY
-          WITH own AS MATERIALIZED (
-            SELECT d.doc_type, d.doc_id, d.un_numbers, d.class_groups, d.title_key, d.tsv, d.updated_at FROM search_documents d
-             WHERE d.company_id = company AND d.tsv @@ p_query
+          WITH picked AS (
+            SELECT d.doc_type, d.doc_id FROM search_documents d
+             WHERE d.company_id IS NULL AND d.tsv @@ p_query
                AND (p_types IS NULL OR d.doc_type = ANY(p_types))
                AND (p_class IS NULL OR p_class = ANY(d.classes) OR p_class = ANY(d.class_groups))
-             ORDER BY d.updated_at DESC LIMIT p_cap + 1),
-          titled AS (
-            SELECT t.doc_type, t.doc_id, t.un_numbers, t.class_groups, t.title_key, t.tsv, t.updated_at
-              FROM unnest(p_titles) typed(title)
+            UNION SELECT o.doc_type, o.doc_id FROM unnest(coalesce(own[1:p_cap], '{}'), coalesce(own_ids[1:p_cap], '{}')) o(doc_type, doc_id)
+            UNION SELECT t.doc_type, t.doc_id FROM unnest(p_titles) typed(title)
              CROSS JOIN LATERAL (
-               SELECT d.* FROM search_documents d
+               SELECT d.doc_type, d.doc_id FROM search_documents d
                 WHERE d.company_id = company AND d.title_key >= typed.title AND d.title_key < typed.title || chr(1114111)
                   AND d.tsv @@ p_query
                   AND (p_types IS NULL OR d.doc_type = ANY(p_types))
                   AND (p_class IS NULL OR p_class = ANY(d.classes) OR p_class = ANY(d.class_groups))
-                ORDER BY d.title_key LIMIT p_cap) t),
-          picked AS (
-            SELECT d.doc_type, d.doc_id, d.un_numbers, d.class_groups, d.title_key, d.tsv, d.updated_at FROM search_documents d
-             WHERE d.company_id IS NULL AND d.tsv @@ p_query
-               AND (p_types IS NULL OR d.doc_type = ANY(p_types))
-               AND (p_class IS NULL OR p_class = ANY(d.classes) OR p_class = ANY(d.class_groups))
-            UNION ALL SELECT * FROM (SELECT * FROM own LIMIT p_cap) o
-            UNION ALL SELECT * FROM titled)
-          SELECT DISTINCT ON (c.doc_type, c.doc_id) c.doc_type, c.doc_id, c.un_numbers, c.class_groups, c.title_key::text, ts_rank_cd(c.tsv, p_query, 1), c.updated_at,
-                 (SELECT count(*) FROM own) > p_cap
-            FROM picked c;
+                ORDER BY d.title_key LIMIT p_cap) t)
+          SELECT d.doc_type, d.doc_id, d.un_numbers, d.class_groups, d.title_key::text, ts_rank_cd(d.tsv, p_query, 1), d.updated_at, found > p_cap
+            FROM picked p JOIN search_documents d ON d.doc_type = p.doc_type AND d.doc_id = p.doc_id;
       END $$`);
     this.addSql(`
       CREATE FUNCTION search_similar_terms(p_words text[])
@@ -317,6 +347,7 @@ export class Migration20261201040000Search extends Migration {
                ORDER BY similarity(st.term, w.word) DESC, st.term
                LIMIT 12) t;
       END $$`);
+    this.addSql('REVOKE ALL ON FUNCTION search_matches_by_index(uuid, tsquery, text[], text, int), search_matches_newest(uuid, tsquery, text[], text, int, int) FROM PUBLIC');
     this.addSql('REVOKE ALL ON FUNCTION search_candidates(tsquery, text[], text, text[], int), search_similar_terms(text[]) FROM PUBLIC');
     this.addSql('GRANT EXECUTE ON FUNCTION search_candidates(tsquery, text[], text, text[], int), search_similar_terms(text[]) TO safeshipper_app');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowedTypos, analyzeQuery, classGroups, editDistance, highlight, highlightTerms, normalizeSearchText, pickCorrections, SEARCH_SYNONYMS, unNumberPrefix } from '../../domain/search-query.js';
+import { allowedTypos, analyzeQuery, classGroups, editDistance, withinEdits, highlight, highlightTerms, normalizeSearchText, pickCorrections, SEARCH_SYNONYMS, unNumberPrefix } from '../../domain/search-query.js';
 import { titleVariants, tsqueryText } from '../../search/postgres.js';
 
 describe('UN numbers, however they are typed', () => {
@@ -79,6 +79,12 @@ describe('query analysis', () => {
 describe('typo tolerance', () => {
   it('allows one typo from 4 letters and two from 7', () => {
     expect([allowedTypos('gas'), allowedTypos('acid'), allowedTypos('acetne'), allowedTypos('chlorin')]).toEqual([0, 1, 1, 2]);
+  });
+
+  it('tells whether a word is within so many edits without building the whole table', () => {
+    for (const [a, b] of [['acetne', 'acetone'], ['chlroine', 'chlorine'], ['acetne', 'acetate'], ['geelong', 'gelong'], ['abc', 'xyz'], ['', 'ab'], ['same', 'same']]) {
+      for (const max of [0, 1, 2]) expect([a, b, max, withinEdits(a!, b!, max)]).toEqual([a, b, max, editDistance(a!, b!) <= max]);
+    }
   });
 
   it('counts edits, a swap of neighbours as one', () => {

@@ -101,7 +101,7 @@ export function createApp({
     recentCallers: new Map(),
     ...(limited ? { beforeHandler: perUserLimit(limiter) } : {}),
   };
-  const lifecycle = { client: new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE }), shipmentsTaskQueue: taskQueues(config).shipments };
+  const lifecycle = { client: new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE }), shipmentsTaskQueue: taskQueues(config).shipments, erpRequestTimeoutMs: config.ERP_REQUEST_TIMEOUT_MS };
   const api = apiRouters(deps, databaseRules(db), identity, lifecycle, { store: documentStoreFromConfig(config), maxBytes: config.DOCUMENT_MAX_BYTES }, createSearchEngine(config, db), outboundPolicyFor(config.NODE_ENV));
   const docs = docsRoutes({ oidcIssuer: config.OIDC_ISSUER }); // public, outside the policy table: the OpenAPI contract and its docs page
   app.use(allowedMethods([health, ...api, docs]));
@@ -117,7 +117,7 @@ export function apiRouters(
   deps: RouteDeps,
   rules: RulesSource,
   identity: KeycloakAdmin | undefined,
-  lifecycle: { client: Client; shipmentsTaskQueue: string },
+  lifecycle: { client: Client; shipmentsTaskQueue: string; erpRequestTimeoutMs?: number },
   // Without a store (a router built only to list its routes), uploads and downloads answer 503.
   documents: { store: DocumentStore | undefined; maxBytes: number } = { store: undefined, maxBytes: 0 },
   search: SearchEngine = postgresSearchEngine(deps.db),
@@ -140,7 +140,7 @@ export function apiRouters(
     userRoutes(deps, identity),
     dangerousGoodsRoutes(deps, rules),
     masterData,
-    shipmentLifecycleRoutes(deps, lifecycle.client, lifecycle.shipmentsTaskQueue),
+    shipmentLifecycleRoutes(deps, lifecycle.client, lifecycle.shipmentsTaskQueue, { erpRequestTimeoutMs: lifecycle.erpRequestTimeoutMs }),
     // The incidents queue carries the same deployment prefix as the shipments one.
     incidentRoutes(deps, lifecycle.client, siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE)),
     inspectionRoutes(deps, lifecycle.client, siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE, INSPECTION_TASK_QUEUE)),

@@ -57,7 +57,8 @@ const { checkAssignment } = proxyActivities<Activities>({ startToCloseTimeout: '
 // The ERP and the customers' webhook receivers are other people's systems: retried without a limit on attempts (each call carries
 // its idempotency key, so a retry never doubles an order), backing off to one attempt every 10 (ERP) or 5 (webhooks) minutes
 // through an outage. A refusal they will repeat (non-retryable) is recorded on the timeline and the lane goes on.
-const { syncShipmentToErp } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' } });
+const ERP_RETRY = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' } as const;
+const DEFAULT_ERP_CALL_TIMEOUT = '2 minutes';
 const { publishShipmentEvent } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' } });
 
 /** Which transitions the ERP hears about (booking once the load is validated) and which the customers' webhooks announce. */
@@ -145,6 +146,8 @@ export async function shipmentWorkflow(input: ShipmentInput, carried?: CarriedSh
   let silenceFrom: number | null = carried?.silenceFrom ?? null;
   const noPositionAfterMs = msToNumber(input.noPositionAlertAfter ?? DEFAULT_NO_POSITION_ALERT_AFTER);
   const historyLengthLimit = input.historyLengthLimit ?? DEFAULT_HISTORY_LENGTH_LIMIT;
+  // An attempt cut off by a lost worker is tried again once this passes: as long as the ERP adapter's own deadline, no longer.
+  const { syncShipmentToErp } = proxyActivities<Activities>({ startToCloseTimeout: input.erpCallTimeout ?? DEFAULT_ERP_CALL_TIMEOUT, retry: ERP_RETRY });
   /** Bumped by whatever changes what the main loop waits for (a status, a position). */
   let changes = 0;
 

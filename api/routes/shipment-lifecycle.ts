@@ -63,7 +63,15 @@ interface Lifecycle {
   db: RouteDeps['db'];
   /** The shipments task queue, with the deployment's prefix (config/env.ts `taskQueues`). */
   taskQueue: string;
+  /** One ERP call attempt's deadline for the workflows this API starts (`erpCallTimeout`). */
+  erpCallTimeoutMs: number | undefined;
 }
+
+/**
+ * How long one attempt of an ERP call may take, from the deployment's ERP_REQUEST_TIMEOUT_MS: the adapter makes at most five
+ * requests (CSRF token, look-up, POST, a fresh token and the POST again; integrations/erp), each within it, then records the answer.
+ */
+export const erpCallTimeoutMs = (requestTimeoutMs: number) => requestTimeoutMs * 5 + 5_000;
 
 interface ShipmentRow {
   shipment_number: string;
@@ -91,13 +99,13 @@ async function ownShipment(db: RouteDeps['db'], caller: Caller, ctx: Parameters<
  * answers with the workflow's state. A refusal — by the transition table or by the data — is a 409
  * with the reason. No database transaction is held while Temporal answers.
  */
-async function transition<Arg>({ client, taskQueue }: Lifecycle, caller: Caller, { shipmentId, row }: OwnShipment, event: ShipmentEvent, update: UpdateDefinition<ShipmentState, [Arg]>, arg: Arg): Promise<ShipmentState> {
+async function transition<Arg>({ client, taskQueue, erpCallTimeoutMs: erpCallTimeout }: Lifecycle, caller: Caller, { shipmentId, row }: OwnShipment, event: ShipmentEvent, update: UpdateDefinition<ShipmentState, [Arg]>, arg: Arg): Promise<ShipmentState> {
   const workflowId = shipmentWorkflowId(shipmentId);
   // A CLOSED or CANCELLED shipment's workflow has completed: nothing may start a new one for it.
   if (FINAL_STATUSES.includes(row.status)) throw conflict(refusal(row.status, event) ?? `the shipment is ${row.status}`);
   try {
     if (event === 'book' || event === 'cancel') {
-      const input: ShipmentInput = { shipmentId, companyId: caller.companyId, shipmentNumber: row.shipment_number, pickupAt: row.pickup_at, deliverBy: row.deliver_by };
+      const input: ShipmentInput = { shipmentId, companyId: caller.companyId, shipmentNumber: row.shipment_number, pickupAt: row.pickup_at, deliverBy: row.deliver_by, ...(erpCallTimeout ? { erpCallTimeout } : {}) };
       await client.workflow.start(SHIPMENT_WORKFLOW_TYPE, {
         workflowId,
         taskQueue,
@@ -120,8 +128,8 @@ async function transition<Arg>({ client, taskQueue }: Lifecycle, caller: Caller,
 }
 
 /** `POST /shipments/{id}/<verb>` for every transition a person makes, and the shipment's timeline. */
-export function shipmentLifecycleRoutes(deps: RouteDeps, client: Client, taskQueue: string): Router<ApiState> {
-  const lifecycle: Lifecycle = { client, db: deps.db, taskQueue };
+export function shipmentLifecycleRoutes(deps: RouteDeps, client: Client, taskQueue: string, options: { erpRequestTimeoutMs?: number } = {}): Router<ApiState> {
+  const lifecycle: Lifecycle = { client, db: deps.db, taskQueue, erpCallTimeoutMs: options.erpRequestTimeoutMs === undefined ? undefined : erpCallTimeoutMs(options.erpRequestTimeoutMs) };
   const router = new Router<ApiState>({ prefix: '/api/v1' });
   const actor = (caller: Caller): Actor => ({ subject: caller.subject, username: caller.username ?? null });
   const own = (ctx: Parameters<typeof routeParams>[0], caller: Caller) => ownShipment(deps.db, caller, ctx);

@@ -36,6 +36,8 @@ export interface ShipmentInput {
   noPositionAlertAfter?: Duration;
   /** The history length at which a run hands its state to a new run (continue-as-new); default 2,000 events. */
   historyLengthLimit?: number;
+  /** How long one attempt of an ERP call may run before Temporal starts the next (the API derives it from ERP_REQUEST_TIMEOUT_MS); default 2 minutes. */
+  erpCallTimeout?: Duration;
 }
 
 /** Who moves a shipment when the road does: ingest, on a geofence crossing. */

@@ -52,9 +52,9 @@ export interface Actor {
 export interface TimelineEntry {
   at: string;
   /**
-   * A transition (`book`, `assign`, …), an alert (`alert.pickup-missed`, `alert.delivery-late`, `alert.no-position`), an incident
-   * (`incident.restricted-zone`), a road signal that did not fit the state (`leftOrigin.ignored`, …), or an ERP answer
-   * (`erp.booked`, `erp.failed`, …).
+   * A transition (`book`, `assign`, …), an alert (`alert.pickup-missed`, `alert.delivery-late`, `alert.no-position`), a restricted
+   * zone entered (`incident.restricted-zone`, or `restricted-zone.entered` without a placard load), a road signal that did not fit
+   * the state (`leftOrigin.ignored`, …), an ERP answer (`erp.booked`, `erp.failed`, …) or a publication that failed (`webhooks.failed`).
    */
   event: string;
   status: ShipmentStatus;

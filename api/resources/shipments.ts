@@ -72,6 +72,11 @@ export const shipments: ResourceDefinition<Shipment, z.infer<typeof create>, z.i
   },
   apply: async (shipment, input, rc) => {
     await checkReferences(rc.em, input);
+    // Once booked, the vehicle and driver are the lifecycle's: checked on assignment (licence, training, inspection, placard
+    // holders) and released on cancellation by the workflow, never set around it.
+    if ((input.vehicleId !== undefined || input.driverId !== undefined) && shipment.status !== 'DRAFT') {
+      throw new Problem(409, 'Conflict', `the vehicle and driver of a ${shipment.status} shipment change only through its lifecycle: POST /api/v1/shipments/${shipment.id}/assign`);
+    }
     if (input.shipmentNumber !== undefined) shipment.shipmentNumber = input.shipmentNumber;
     if (input.origin) Object.assign(shipment, { originAddress: input.origin.address, originLocation: point(input.origin.location) });
     if (input.destination) Object.assign(shipment, { destinationAddress: input.destination.address, destinationLocation: point(input.destination.location) });

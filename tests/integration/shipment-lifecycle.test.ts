@@ -12,7 +12,7 @@ describe('shipment lifecycle through the API', () => {
   let client: Client;
   const run = Date.now().toString(36).toUpperCase();
   beforeAll(async () => {
-    api = await startTestApi({}, { workflows: inject('workflowBundle') });
+    api = await startTestApi({}, { workflows: inject('workflowBundle'), contexts: ['shipments', 'incidents', 'integrations'] });
     const config = testConfig();
     connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
@@ -181,6 +181,10 @@ describe('shipment lifecycle through the API', () => {
     expect(await rowStatus(shipment.id)).toBe('DG_VALIDATED');
     const fitted = await crew('2031-12-31', 2);
     expect(await json(await post('acme-operator', shipment.id, 'assign', { vehicleId: fitted.vehicleId, driverId: fitted.driverId }), 200)).toMatchObject({ status: 'READY', vehicleId: fitted.vehicleId });
+    // Nor is the vehicle swapped around the lifecycle's checks.
+    const current = await api.call('acme-viewer', 'GET', `/api/v1/shipments/${shipment.id}`);
+    const swapped = await api.call('acme-operator', 'PATCH', `/api/v1/shipments/${shipment.id}`, { body: { vehicleId: bare.vehicleId }, headers: { 'If-Match': current.headers.get('etag')! } });
+    expect(await json(swapped, 409)).toMatchObject({ detail: `the vehicle and driver of a READY shipment change only through its lifecycle: POST /api/v1/shipments/${shipment.id}/assign` });
     expect(await json(await post('acme-operator', shipment.id, 'cancel', { reason: 'test over' }), 200)).toMatchObject({ status: 'CANCELLED', vehicleId: null, driverId: null });
     // Cancelling released the vehicle and driver: off the row and off the workflow's search attributes.
     const [row] = await inTenant(api.db, ACME, (em) => em.execute<Array<{ vehicle_id: string | null; driver_id: string | null }>>('SELECT vehicle_id, driver_id FROM shipments WHERE id = ?', [shipment.id]));

@@ -43,7 +43,10 @@ function installRuntime(log: Logger): void {
   Runtime.install({ logger: new DefaultLogger('WARN', (entry) => log[levels[entry.level]]({ sdk: entry.meta }, entry.message)) });
 }
 
-export async function startWorker(config: Config, db: Database, log: Logger, options: { bundle?: WorkflowBundleWithSourceMap } = {}): Promise<RunningWorker> {
+export type BoundedContext = keyof ReturnType<typeof taskQueues>;
+
+/** `contexts` limits the worker to some task queues (a test that needs only its own); by default it serves them all. */
+export async function startWorker(config: Config, db: Database, log: Logger, options: { bundle?: WorkflowBundleWithSourceMap; contexts?: BoundedContext[] } = {}): Promise<RunningWorker> {
   installRuntime(log);
   await ensureNamespaceSetup(config);
   await ensureSearchSync(config, db);
@@ -68,7 +71,8 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
     search: { databaseUrl: config.DATABASE_URL, external: externalSearchEngine(config) },
   });
   // One worker per bounded context's task queue, sharing the connection, the bundle and the activities.
-  const queues = Object.values(taskQueues(config));
+  const all = taskQueues(config);
+  const queues = (options.contexts ?? (Object.keys(all) as BoundedContext[])).map((context) => all[context]);
   const workers = await Promise.all(
     queues.map((taskQueue) =>
       Worker.create({

@@ -64,7 +64,7 @@ describe('documents, manifest processing and the SDS library', () => {
 
   beforeAll(async () => {
     storage = await mkdtemp(join(tmpdir(), 'safeshipper-documents-'));
-    api = await startTestApi({ DOCUMENT_STORE_DIR: storage, DOCUMENT_MAX_BYTES: String(LIMIT) }, { workflows: inject('workflowBundle') });
+    api = await startTestApi({ DOCUMENT_STORE_DIR: storage, DOCUMENT_MAX_BYTES: String(LIMIT) }, { workflows: inject('workflowBundle'), contexts: ['documents', 'shipments'] });
     connection = await Connection.connect({ address: testConfig().TEMPORAL_ADDRESS });
     client = new Client({ connection, namespace: testConfig().TEMPORAL_NAMESPACE });
     const shipment = await json(

@@ -112,7 +112,7 @@ describe('incident response through the API', () => {
         GOVERNMENT_INCIDENT_API_URL: government.url,
         GOVERNMENT_INCIDENT_API_TIMEOUT_MS: '500',
     };
-    api = await startTestApi(overrides, { workflows: inject('workflowBundle') });
+    api = await startTestApi(overrides, { workflows: inject('workflowBundle'), contexts: ['incidents'] });
     const config = testConfig();
     connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });

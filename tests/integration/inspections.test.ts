@@ -18,7 +18,7 @@ describe('vehicle inspections through the API', () => {
   const run = Date.now().toString(36).toUpperCase();
   beforeAll(async () => {
     owner = new pg.Client({ connectionString: testEnv().DATABASE_OWNER_URL });
-    [api] = await Promise.all([startTestApi({}, { workflows: inject('workflowBundle') }), owner.connect()]);
+    [api] = await Promise.all([startTestApi({}, { workflows: inject('workflowBundle'), contexts: ['inspections', 'shipments'] }), owner.connect()]);
     await Promise.all(['acme-manager', 'acme-operator', 'acme-driver', 'acme-viewer', 'boreal-manager'].map((username) => api.token(username)));
     connection = await Connection.connect({ address: testConfig().TEMPORAL_ADDRESS });
   });

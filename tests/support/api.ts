@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { Connection } from '@temporalio/client';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createApp } from '../../api/app.js';
-import { startWorker } from '../../services/worker.js';
+import { startWorker, type BoundedContext } from '../../services/worker.js';
 import type { Database } from '../../db/orm.js';
 import { passwordToken, silentLog, testConfig, testDatabase } from './stack.js';
 
@@ -21,10 +21,10 @@ export interface TestApi {
  * change its configuration. With a workflow bundle, a worker runs beside it (the lifecycle routes
  * need one to answer their updates).
  */
-export async function startTestApi(overrides: Record<string, string> = {}, options: { workflows?: WorkflowBundleWithSourceMap } = {}): Promise<TestApi> {
+export async function startTestApi(overrides: Record<string, string> = {}, options: { workflows?: WorkflowBundleWithSourceMap; contexts?: BoundedContext[] } = {}): Promise<TestApi> {
   const config = testConfig(overrides);
   const db = await testDatabase();
-  const worker = options.workflows ? await startWorker(config, db, silentLog, { bundle: options.workflows }) : undefined;
+  const worker = options.workflows ? await startWorker(config, db, silentLog, { bundle: options.workflows, ...(options.contexts ? { contexts: options.contexts } : {}) }) : undefined;
   const temporal = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const server: Server = createApp({ config, db, temporal, log: silentLog }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

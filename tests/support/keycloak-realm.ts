@@ -44,7 +44,9 @@ export function testRealmName(runId: string): string {
 /** Creates the run's realm from the development realm file; answers its issuer URL. */
 export async function createTestRealm(access: KeycloakAdminAccess, name: string): Promise<string> {
   const text = (await readFile(REALM_FILE, 'utf8')).replaceAll(`default-roles-${SOURCE_REALM}`, `default-roles-${name}`);
-  const realm = { ...(JSON.parse(text) as Record<string, unknown>), realm: name, displayName: `SafeShipper test run ${name}` };
+  // Without brute-force detection: with test files running side by side, Keycloak 26 answered a correct password grant for a
+  // demo user "user_temporarily_disabled" (no failed login before it) when other files logged the same user in at that moment.
+  const realm = { ...(JSON.parse(text) as Record<string, unknown>), realm: name, displayName: `SafeShipper test run ${name}`, bruteForceProtected: false };
   const response = await admin(access, 'POST', '/realms', realm);
   if (response.status !== 201) throw new Error(`creating test realm ${name} failed: ${response.status} ${await response.text()}`);
   return `${access.origin}/realms/${name}`;

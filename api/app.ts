@@ -109,6 +109,12 @@ export function createApp({
   if (limited) app.use(authFailureLimit(limiter));
   for (const router of api) app.use(router.routes());
   app.use(docs.routes());
+  // A client that hangs up mid-request (an aborted upload) is not a fault of ours: logged quietly, instead of Koa's stderr print.
+  app.on('error', (error: Error & { code?: string; status?: number }) => {
+    const clientGone = error.code === 'ECONNRESET' || error.code === 'ECONNABORTED' || error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.message === 'Parse Error' || (error.status ?? 500) < 500;
+    if (clientGone) log.debug({ err: error }, 'request ended by the client');
+    else log.error({ err: error }, 'error outside a request handler');
+  });
   return app;
 }
 

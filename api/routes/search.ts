@@ -3,19 +3,25 @@ import { z } from 'zod';
 import { HAZARD_CLASS_FILTER, SEARCH_DOCUMENT_TYPES, SEARCH_LIMIT_MAX, SEARCH_QUERY_MAX_LENGTH, SUGGEST_LIMIT, SUGGEST_QUERY_MAX_LENGTH } from '../../domain/search-query.js';
 import type { SearchEngine } from '../../search/engine.js';
 import { securedRouteWithoutTenantData as route, type ApiState, type RouteDeps } from '../routing.js';
-import { parse, text } from '../validation.js';
+import { parse } from '../validation.js';
 
 const hazardClass = z.string().regex(HAZARD_CLASS_FILTER, 'must be a class (1–9) or a division such as 6.1');
+/**
+ * What was typed, as typed (the analysis trims it): one pattern says both rules, something besides
+ * spaces and no NUL (PostgreSQL stores none), so the contract refuses exactly what the handler does.
+ */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what it refuses
+const typed = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000]*[^\s\u0000][^\u0000]*$/, 'must contain something besides spaces, and no NUL character');
 
 export const searchQuery = z.strictObject({
-  q: text(SEARCH_QUERY_MAX_LENGTH),
+  q: typed(SEARCH_QUERY_MAX_LENGTH),
   type: z.enum(SEARCH_DOCUMENT_TYPES).optional(),
   class: hazardClass.optional(),
   limit: z.coerce.number().int().min(1).max(SEARCH_LIMIT_MAX).default(20),
 });
 
 export const suggestionsQuery = z.strictObject({
-  q: text(SUGGEST_QUERY_MAX_LENGTH),
+  q: typed(SUGGEST_QUERY_MAX_LENGTH),
 });
 
 /**
@@ -30,7 +36,7 @@ export function searchRoutes(deps: RouteDeps, engine: SearchEngine): Router<ApiS
   route(router, deps, 'GET /api/v1/search', async (ctx, caller) => {
     const query = parse(searchQuery, ctx.query, 400);
     const result = await engine.search({ companyId: caller.companyId }, { q: query.q, ...(query.type ? { types: [query.type] } : {}), ...(query.class ? { hazardClass: query.class } : {}), limit: query.limit });
-    ctx.body = { query: query.q, found: result.found, foundExact: result.foundExact, items: result.hits, facets: result.facets };
+    ctx.body = { query: query.q.trim(), found: result.found, foundExact: result.foundExact, items: result.hits, facets: result.facets };
   });
 
   route(router, deps, 'GET /api/v1/search/suggestions', async (ctx, caller) => {

@@ -4,6 +4,9 @@
 // own (cloned from the stack's template, migrated and seeded), in a Temporal namespace of their own.
 // Needs the local stack: npm run stack -- up.   Run: npx tsx bench/shipment-lifecycles.ts
 // BENCH_LIFECYCLES (200) lifecycles; BENCH_CONCURRENCY (all of them) run at once.
+// Then alarm → incident: BENCH_ALARMS (100) incident workflows started the way ingest starts one for an
+// alarm (a client start, by the contract), 10 per second: p50/p99 until the workflow has started, and
+// until its first activity has written the incident's row.
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
@@ -12,6 +15,8 @@ import { migrate, openDatabase } from '../db/orm.js';
 import { seedDemoData } from '../db/seed.js';
 import { governmentActivities, SHIPPED_CATALOGUE } from '../activities/government.js';
 import { ensureTestNamespace } from '../tests/support/temporal-namespace.js';
+import { INCIDENT_WORKFLOW_TYPE, incidentWorkflowId, type IncidentInput } from '../workflows/contracts/incident.js';
+import { randomUUID } from 'node:crypto';
 
 const LIFECYCLES = Number(process.env.BENCH_LIFECYCLES ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? LIFECYCLES);
@@ -170,9 +175,42 @@ try {
   console.log(`  every update   p50 ${percentile(all, 50).toFixed(0)} ms  p99 ${percentile(all, 99).toFixed(0)} ms`);
   if (failures.length) console.log(`${failures.length} lifecycles failed; first: ${failures[0]}`);
 
-  // Nothing of the benchmark stays open in its namespace.
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
   const client = new Client({ connection, namespace: NAMESPACE });
+
+  const alarms = Number(process.env.BENCH_ALARMS ?? 100);
+  const probe = new pg.Client({ connectionString: withDatabase(env.DATABASE_OWNER_URL!) });
+  await probe.connect();
+  const alarmStarted: number[] = [];
+  const written: number[] = [];
+  await Promise.all(
+    Array.from({ length: alarms }, async (_, index) => {
+      await new Promise((done) => setTimeout(done, index * 100));
+      const incidentId = randomUUID();
+      const input: IncidentInput = {
+        companyId: ACME,
+        incidentId,
+        kind: 'SENSOR_ALARM',
+        severity: 'HIGH',
+        shipmentId: null,
+        vehicleId: vehicles[index % crews]!.id,
+        description: `bench alarm ${index}: leak sensor wet`,
+        reportedBy: null,
+        occurredAt: new Date().toISOString(),
+        location: { lat: -37.86, lon: 144.77 },
+        source: 'alarm',
+      };
+      const alarmAt = performance.now();
+      await client.workflow.start(INCIDENT_WORKFLOW_TYPE, { workflowId: incidentWorkflowId(incidentId), taskQueue: `${prefix}incidents`, args: [input] });
+      alarmStarted.push(performance.now() - alarmAt);
+      while ((await probe.query('SELECT 1 FROM incidents WHERE id = $1', [incidentId])).rowCount === 0) await new Promise((done) => setTimeout(done, 5));
+      written.push(performance.now() - alarmAt);
+    }),
+  );
+  await probe.end();
+  console.log(`\nalarm → incident (${alarms} alarms, 10/s): workflow started p50 ${percentile(alarmStarted, 50).toFixed(0)} ms  p99 ${percentile(alarmStarted, 99).toFixed(0)} ms; its row written p50 ${percentile(written, 50).toFixed(0)} ms  p99 ${percentile(written, 99).toFixed(0)} ms  max ${Math.max(...written).toFixed(0)} ms`);
+
+  // Nothing of the benchmark stays open in its namespace.
   for await (const execution of client.workflow.list({ query: 'ExecutionStatus="Running"' })) {
     if (execution.taskQueue.startsWith(prefix)) await client.workflow.getHandle(execution.workflowId, execution.runId).terminate('benchmark ended');
   }

@@ -157,7 +157,7 @@ async function explain(): Promise<void> {
   };
   const matching = `FROM search_documents d WHERE d.company_id = $1 AND d.tsv @@ $2::tsquery`;
   await owner.query('BEGIN READ ONLY; SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off');
-  await plan(owner, 'a word through the GIN index ("kororoit", at most 1,000)', `SELECT d.doc_type, d.doc_id, d.updated_at ${matching} LIMIT 1000`, [ACME, `'kororoit'`]);
+  await plan(owner, 'a word through the GIN index ("kororoit", at most 500)', `SELECT d.doc_type, d.doc_id, d.updated_at ${matching} LIMIT 500`, [ACME, `'kororoit'`]);
   await owner.query('COMMIT; BEGIN READ ONLY; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off');
   await plan(owner, 'the newest matches of a common word ("vic") through the recency index', `SELECT d.doc_type, d.doc_id, d.updated_at ${matching} ORDER BY d.updated_at DESC LIMIT 100`, [ACME, `'vic'`]);
   await owner.query('COMMIT');
@@ -215,14 +215,16 @@ async function measureApi(): Promise<void> {
     let next = 0;
     return [{ method: 'GET', setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length]! }) }];
   };
-  const measure = async (title: string, paths: string[]) => {
-    const result = await autocannon({ url, connections: 10, overallRate: RATE, duration: SECONDS, headers, requests: rotating(paths) });
+  const measure = async (title: string, paths: string[], load: { connections: number; overallRate?: number } = { connections: 10, overallRate: RATE }) => {
+    const result = await autocannon({ url, ...load, duration: SECONDS, headers, requests: rotating(paths) });
     console.log(
       `${title}: ${result.requests.average.toFixed(0)} req/s sustained, latency p50 ${result.latency.p50} ms  p90 ${result.latency.p90} ms  p99 ${result.latency.p99} ms  max ${result.latency.max} ms  ` +
         `(${result.requests.total} requests, ${result.non2xx + result.errors} not 2xx)`,
     );
   };
   console.log('');
+  await measure(`GET /api/v1/search, ${SEARCHES.length} queries in turn, one connection (service time)`, SEARCHES.map((q) => `/api/v1/search?q=${encodeURIComponent(q)}`), { connections: 1 });
+  await measure(`GET /api/v1/search/suggestions, ${SUGGESTIONS.length} prefixes in turn, one connection (service time)`, SUGGESTIONS.map((q) => `/api/v1/search/suggestions?q=${encodeURIComponent(q)}`), { connections: 1 });
   await measure(`GET /api/v1/search, ${SEARCHES.length} queries in turn, at ${RATE} req/s`, SEARCHES.map((q) => `/api/v1/search?q=${encodeURIComponent(q)}`));
   await measure(`GET /api/v1/search/suggestions, ${SUGGESTIONS.length} prefixes in turn, at ${RATE} req/s`, SUGGESTIONS.map((q) => `/api/v1/search/suggestions?q=${encodeURIComponent(q)}`));
   // The broadest words match most of the company's rows: the price of counting facets over all of them.

@@ -174,7 +174,8 @@ export function typesenseSearchEngine(options: TypesenseOptions): TypesenseEngin
           ? [`_eval(${oneOf('type', query.typeHints)}):desc`, '_text_match:desc', 'title_length:asc']
           : ['_text_match:desc', 'type_rank:desc', 'title_length:asc'];
       const params: SearchParams<TypesenseDocument> = {
-        q: query.slots.map((slot) => slot.phrases[0]!.join(' ')).join(' '),
+        // As typed (a bare number stays one: un_tokens holds "1017" beside "un1017"); Typesense applies the synonyms itself.
+        q: query.slots.map((slot) => slot.text).join(' '),
         query_by: 'un_tokens,title,body,status',
         query_by_weights: '4,3,1,1',
         prefix: [typing, typing, typing, false],

@@ -270,11 +270,10 @@ export class Migration20261201040000Search extends Migration {
     // The newest matches are found the cheaper of two ways, decided by reading, not by the planner
     // (it counts a full-text test as nearly free, and its estimates for phrases and prefixes are
     // guesses: walking a recency index for a word that turns out rare reads the whole company).
-    // First the GIN index alone, at most `5 × p_cap` matches: fewer means a rare word, and these are
-    // all of them, sorted by age. As many means a common word: its newest matches are looked for
-    // among the company's latest `3 × p_cap` rows (the recency index), the index's fill the rest.
-    // Each way is a function of its own, allowed only its own kind of scan, and reads a bounded
-    // number of rows whatever the words. The rows picked are then read by primary key (nested loops only: with a
+    // First the company's latest `3 × p_cap` rows (the recency index): a common word has its
+    // `p_cap` newest matches there. Otherwise the GIN index alone, at most `5 × p_cap` matches: for a
+    // rare word all of them, sorted by age. Each way is a function of its own, allowed only its own
+    // kind of scan, and reads a bounded number of rows whatever the words. The rows picked are then read by primary key (nested loops only: with a
     // join estimate off, a hash join would read the whole table for a hundred rows).
     this.addSql(`
       CREATE FUNCTION search_matches_by_index(p_company uuid, p_query tsquery, p_types text[], p_class text, p_limit int)
@@ -306,14 +305,18 @@ export class Migration20261201040000Search extends Migration {
         own_ids uuid[];
         found int;
       BEGIN
+        -- A common word has enough matches among the company's latest rows: nothing more to read.
         SELECT array_agg(m.doc_type ORDER BY m.updated_at DESC), array_agg(m.doc_id ORDER BY m.updated_at DESC), count(*)
           INTO own, own_ids, found
-          FROM search_matches_by_index(company, p_query, p_types, p_class, bound) m;
-        IF found >= bound THEN
-          -- The newest matches among the company's latest rows first, then those the index yielded.
-          SELECT coalesce(array_agg(m.doc_type ORDER BY m.updated_at DESC), '{}') || own, coalesce(array_agg(m.doc_id ORDER BY m.updated_at DESC), '{}') || own_ids
-            INTO own, own_ids
-            FROM search_matches_newest(company, p_query, p_types, p_class, p_cap, 3 * p_cap) m;
+          FROM search_matches_newest(company, p_query, p_types, p_class, p_cap + 1, 3 * p_cap) m;
+        IF found <= p_cap THEN
+          -- Otherwise the GIN index, at most bound matches: all of a rare word's, sorted by age; of one that is
+          -- neither, bound of them, after the newest found above.
+          SELECT CASE WHEN count(*) < bound THEN '{}' ELSE coalesce(own, '{}') END || coalesce(array_agg(m.doc_type ORDER BY m.updated_at DESC), '{}'),
+                 CASE WHEN count(*) < bound THEN '{}' ELSE coalesce(own_ids, '{}') END || coalesce(array_agg(m.doc_id ORDER BY m.updated_at DESC), '{}'),
+                 count(*)
+            INTO own, own_ids, found
+            FROM search_matches_by_index(company, p_query, p_types, p_class, bound) m;
         END IF;
         RETURN QUERY
           WITH picked AS (

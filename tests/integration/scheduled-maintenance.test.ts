@@ -46,10 +46,14 @@ describe('scheduled security housekeeping on the real worker', () => {
   });
 
   it('the purge workflow removes expired keys; the seal workflow seals a company chain, which then verifies as sealed', async () => {
+    // The run's hourly schedule would purge the key itself if the hour turned meanwhile (every run's test files share the database): paused while this counts.
+    const schedule = client.schedule.getHandle(`${config.TEMPORAL_TASK_QUEUE_PREFIX}idempotency-purge`);
+    await schedule.pause('the test counts what its own purge run removes');
     await owner.query(`INSERT INTO idempotency_keys (company_id, user_subject, key, request_hash, status, headers, created_at) VALUES ($1, 'workflow-purge', 'k', 'x', 201, '{}', now() - interval '2 days')`, [ACME]);
     const run = (workflowType: string) => client.workflow.execute(workflowType, { taskQueue: taskQueues(config).platform, workflowId: `${config.TEMPORAL_TASK_QUEUE_PREFIX}${workflowType}-${Date.now()}`, args: [] });
     expect(((await run('idempotencyPurgeWorkflow')) as { keysPurged: number }).keysPurged).toBeGreaterThanOrEqual(1);
     expect((await owner.query(`SELECT 1 FROM idempotency_keys WHERE user_subject = 'workflow-purge'`)).rowCount).toBe(0);
+    await schedule.unpause();
     const company = randomUUID();
     await owner.query('INSERT INTO companies (id, name) VALUES ($1, $2)', [company, `Sealed ${company.slice(0, 8)}`]);
     await inTenant(db, company, (em) => appendAudit(em, { companyId: company, actorSubject: 'workflow-test', actorUsername: null, action: 'create', entityType: 'vehicle' }));

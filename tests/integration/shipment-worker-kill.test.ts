@@ -97,8 +97,9 @@ describe('a shipment outlives its worker', () => {
     const [petrol] = await api.db.em.fork().execute<Array<{ id: string }>>("SELECT id FROM dangerous_goods WHERE un_number = 'UN1203' AND withdrawn_at IS NULL ORDER BY row_index LIMIT 1");
     await create(`/api/v1/shipments/${id}/consignment-items`, { dangerousGoodId: petrol!.id, quantity: 200, unit: 'L', packages: 1 });
 
-    // The ERP creates the order and holds its answer; meanwhile the worker that asked is killed.
-    erp.program('DeliveryOrders', { delayMs: 3000 });
+    // The ERP creates the order and holds its answer; meanwhile the worker that asked is killed. Held well past the booking's
+    // own answer (which comes first from the workflow), so on a loaded machine the kill still lands while the call is out.
+    erp.program('DeliveryOrders', { delayMs: 12_000 });
     expect((await call('POST', `/api/v1/shipments/${id}/book`)).answer).toMatchObject({ status: 'DG_VALIDATED' });
     for (let attempt = 0; erp.count({ endpoint: 'DeliveryOrders' }) === 0; attempt += 1) {
       if (attempt === 200) throw new Error('the booking never reached the ERP');

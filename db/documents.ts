@@ -8,7 +8,7 @@ import type { EntityManager } from './orm.js';
  * and each statement names the company as well.
  */
 
-export interface DocumentRow {
+export interface NewDocument {
   id: string;
   companyId: string;
   kind: DocumentKind;
@@ -21,6 +21,9 @@ export interface DocumentRow {
   attachedTo: { type: AttachmentType; id: string } | null;
   uploadedBy: { subject: string; username: string | null };
   processingStatus: ProcessingStatus | null;
+}
+
+export interface DocumentRow extends NewDocument {
   processedAt: Date | null;
   createdAt: Date;
 }
@@ -81,20 +84,6 @@ export async function attachmentExists(em: EntityManager, companyId: string, att
   return rows.length > 0;
 }
 
-export interface NewDocument {
-  id: string;
-  companyId: string;
-  kind: DocumentKind;
-  title: string;
-  originalName: string;
-  mediaType: DocumentMediaType;
-  sizeBytes: number;
-  sha256: string;
-  storageKey: string;
-  attachedTo: { type: AttachmentType; id: string } | null;
-  uploadedBy: { subject: string; username: string | null };
-  processingStatus: ProcessingStatus | null;
-}
 
 /**
  * Inserts the document; when the company already holds these bytes, inserts nothing and answers

@@ -1,4 +1,5 @@
 import type { SearchDocumentType } from '../domain/search-query.js';
+import type { StoredSearchDocument } from '../db/search.js';
 
 /**
  * One searchable thing, as every engine stores it: the DG catalogue's entries are global
@@ -6,15 +7,9 @@ import type { SearchDocumentType } from '../domain/search-query.js';
  * searched (origin, destination, goods…); the UN numbers, classes (divisions, e.g. "2.3") and
  * status are searched and faceted.
  */
-export interface SearchDocument {
+/** What the index holds per document (db/search.ts keeps it in PostgreSQL), with its type named. */
+export interface SearchDocument extends StoredSearchDocument {
   type: SearchDocumentType;
-  id: string;
-  companyId: string | null;
-  title: string;
-  fields: Record<string, string | null>;
-  unNumbers: string[];
-  classes: string[];
-  status: string | null;
 }
 
 export interface SearchRequest {

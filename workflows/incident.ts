@@ -1,4 +1,5 @@
 import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { oneAtATime } from './one-at-a-time.js';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import {
@@ -68,15 +69,8 @@ export async function incidentWorkflow(input: IncidentInput, carried?: IncidentS
   const now = () => new Date(Date.now()).toISOString();
   /** Work started beside the main loop (first notice, government report): finished before the run ends or continues as new. */
   const background: Array<Promise<void>> = [];
-  let busy = false;
-  const exclusive = async <T>(work: () => Promise<T>): Promise<T> => {
-    busy = true;
-    try {
-      return await work();
-    } finally {
-      busy = false;
-    }
-  };
+  const transitions = oneAtATime();
+  const exclusive = transitions.run;
   const note = (event: string, by: Actor | null, detail: string | null = null) => {
     state.timeline.push({ at: now(), event, status: state.status, severity: state.severity, by: by?.username ?? by?.subject ?? null, detail });
   };
@@ -93,7 +87,7 @@ export async function incidentWorkflow(input: IncidentInput, carried?: IncidentS
     return state;
   };
   const allowed = <Args extends unknown[]>(event: IncidentEvent) => (..._args: Args) => {
-    const reason = busy ? `another transition of this incident is in progress; try ${event} again` : incidentRefusal(state.status, event);
+    const reason = transitions.busy ? `another transition of this incident is in progress; try ${event} again` : incidentRefusal(state.status, event);
     if (reason) throw ApplicationFailure.nonRetryable(reason, INCIDENT_TRANSITION_REFUSED);
   };
 

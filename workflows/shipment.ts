@@ -16,6 +16,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import { oneAtATime } from './one-at-a-time.js';
 import type { Activities } from '../activities/index.js';
 import type { ErpStage, ShipmentWebhookEvent } from '../domain/integrations.js';
 import { FINAL_STATUSES, nextStatus, refusal, type ShipmentEvent, type ShipmentStatus } from '../domain/shipment-lifecycle.js';
@@ -151,16 +152,8 @@ export async function shipmentWorkflow(input: ShipmentInput, carried?: CarriedSh
   /** Bumped by whatever changes what the main loop waits for (a status, a position). */
   let changes = 0;
 
-  /** A transition is running (its activities awaited): another is refused rather than interleaved with it. */
-  let busy = false;
-  const exclusive = async <T>(work: () => Promise<T>): Promise<T> => {
-    busy = true;
-    try {
-      return await work();
-    } finally {
-      busy = false;
-    }
-  };
+  const transitions = oneAtATime();
+  const exclusive = transitions.run;
 
   const note = (event: string, by: Actor | null, detail: string | null = null) => {
     state.timeline.push({ at: iso(Date.now()), event, status: state.status, by: by?.username ?? by?.subject ?? null, detail });
@@ -216,7 +209,7 @@ export async function shipmentWorkflow(input: ShipmentInput, carried?: CarriedSh
   };
   /** The update validator: a transition the table does not allow from the current state is refused before it is accepted. */
   const allowed = <Args extends unknown[]>(event: ShipmentEvent) => (..._args: Args) => {
-    const reason = busy ? `another transition of this shipment is in progress; try ${event} again` : refusal(state.status, event);
+    const reason = transitions.busy ? `another transition of this shipment is in progress; try ${event} again` : refusal(state.status, event);
     if (reason) throw ApplicationFailure.nonRetryable(reason, TRANSITION_REFUSED);
   };
   /** True when `eventId` was applied already (ingest redelivers); otherwise remembers it. */
@@ -399,8 +392,8 @@ export async function shipmentWorkflow(input: ShipmentInput, carried?: CarriedSh
     }
     return due.sort((a, b) => a.at - b.at)[0] ?? null;
   };
-  const amendmentDue = () => state.status === 'NON_COMPLIANT' && amendedBy !== null && !busy;
-  const signalDue = () => inbox.length > 0 && !busy;
+  const amendmentDue = () => state.status === 'NON_COMPLIANT' && amendedBy !== null && !transitions.busy;
+  const signalDue = () => inbox.length > 0 && !transitions.busy;
   const continueDue = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= historyLengthLimit;
 
   while (!FINAL_STATUSES.includes(state.status)) {

@@ -9,7 +9,7 @@ import { PDFDocument, StandardFonts } from '@cantoo/pdf-lib';
 import { inTenant } from '../../db/orm.js';
 import { documentWorkflowId, type DocumentProcessingResult } from '../../workflows/contracts/document.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { ACME, BOREAL, testConfig } from '../support/stack.js';
+import { ACME, BOREAL, testConfig, testEnv } from '../support/stack.js';
 
 /**
  * Documents end to end on the real stack: uploads through the API into a storage folder of this
@@ -64,7 +64,8 @@ describe('documents, manifest processing and the SDS library', () => {
 
   beforeAll(async () => {
     storage = await mkdtemp(join(tmpdir(), 'safeshipper-documents-'));
-    api = await startTestApi({ DOCUMENT_STORE_DIR: storage, DOCUMENT_MAX_BYTES: String(LIMIT) }, { workflows: inject('workflowBundle'), contexts: ['documents', 'shipments'] });
+    // Task queues of its own: a worker of another test file (on the run's shared queues) reads another storage folder.
+    api = await startTestApi({ DOCUMENT_STORE_DIR: storage, DOCUMENT_MAX_BYTES: String(LIMIT), TEMPORAL_TASK_QUEUE_PREFIX: `${testEnv().TEMPORAL_TASK_QUEUE_PREFIX}documents-` }, { workflows: inject('workflowBundle'), contexts: ['documents', 'shipments'] });
     connection = await Connection.connect({ address: testConfig().TEMPORAL_ADDRESS });
     client = new Client({ connection, namespace: testConfig().TEMPORAL_NAMESPACE });
     const shipment = await json(

@@ -19,7 +19,9 @@ import { passwordToken, testConfig, testEnv } from '../support/stack.js';
  */
 describe('a shipment outlives its worker', () => {
   // Each ERP request within a second: an attempt cut off by the kill is tried again after 10 s (erpCallTimeoutMs).
-  const overrides = { ERP_REQUEST_TIMEOUT_MS: '1000' };
+  // Task queues of this file's own: test files run side by side, and another file's in-process worker on the run's shared
+  // queues could take the booking's ERP call, which killing this file's worker would then not cut off.
+  const overrides = { ERP_REQUEST_TIMEOUT_MS: '1000', TEMPORAL_TASK_QUEUE_PREFIX: `${testEnv().TEMPORAL_TASK_QUEUE_PREFIX}kill-` };
   const config = testConfig(overrides);
   const company = randomUUID();
   const run = Date.now().toString(36).toUpperCase();

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { fieldBinding } from '../db/encrypted-fields.js';
 import { erpOrderReference, findErpConnection, finishErpCall, shipmentForErp, startErpCall } from '../db/integrations.js';
 import { inTenant, type Database } from '../db/orm.js';
-import { ERP_STAGES, IDEMPOTENCY_KEY_PATTERN } from '../domain/integrations.js';
+import { ERP_STAGES, erpAttemptMs, IDEMPOTENCY_KEY_PATTERN } from '../domain/integrations.js';
 import { ErpCallFailed, erpCredentialsSchema, type ErpCredentials } from '../integrations/erp/adapter.js';
 import { callStage, erpAdapterFor } from '../integrations/erp/registry.js';
 import { OutboundHttp } from '../integrations/outbound-http.js';
@@ -13,12 +13,6 @@ import { ERP_REJECTED, ERP_UNAVAILABLE, type ErpSyncRequest } from '../workflows
 /** The type of a request the activity cannot act on (a caller's bug, not the ERP's answer). */
 const ERP_REQUEST_INVALID = 'ErpRequestInvalid';
 
-/**
- * An adapter call makes at most five requests (CSRF token, look-up, POST, and a fresh token and
- * POST once more), each within the timeout: the lease outlasts them, so a second attempt of the
- * same key never runs beside a first that is still talking to the ERP.
- */
-const leaseFor = (timeoutMs: number) => timeoutMs * 5 + 5_000;
 
 /**
  * Activities that talk to the companies' ERPs (integrations/erp). Each call is recorded in
@@ -54,7 +48,7 @@ export function erpActivities(deps: { db: Database; fields: FieldEncryption; set
         if (!connection?.enabled) return null;
         const shipment = await shipmentForErp(em, request.shipmentId);
         if (!shipment) throw ApplicationFailure.nonRetryable(`shipment ${request.shipmentId} does not exist in company ${request.companyId}`, ERP_REQUEST_INVALID);
-        const start = await startErpCall(em, { ...request, kind: connection.kind, leaseMs: leaseFor(settings.erp.timeoutMs) });
+        const start = await startErpCall(em, { ...request, kind: connection.kind, leaseMs: erpAttemptMs(settings.erp.timeoutMs) });
         const orderReference = request.stage === 'booked' ? null : await erpOrderReference(em, request.shipmentId);
         return { connection, shipment, start, orderReference };
       });

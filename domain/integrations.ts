@@ -50,3 +50,10 @@ export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
  * enough to be an ERP's reference field and part of a workflow id.
  */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,120}$/;
+
+/**
+ * How long one attempt of an ERP call may take, from the deployment's ERP_REQUEST_TIMEOUT_MS: an adapter call makes at most
+ * five requests (CSRF token, look-up, POST, a fresh token and the POST once more), each within it, then records the answer.
+ * The same span is the attempt's lease, so a second attempt of one key never runs beside a first still talking to the ERP.
+ */
+export const erpAttemptMs = (requestTimeoutMs: number) => requestTimeoutMs * 5 + 5_000;

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes, type UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
+import { erpAttemptMs } from '../../domain/integrations.js';
 import { shipmentLifecycleRowSql } from '../../db/shipments.js';
 import { readInTenant } from '../../db/tenant-read.js';
 import { FINAL_STATUSES, refusal, SHIPMENT_STATUSES, type ShipmentEvent, type ShipmentStatus } from '../../domain/shipment-lifecycle.js';
@@ -67,11 +68,6 @@ interface Lifecycle {
   erpCallTimeoutMs: number | undefined;
 }
 
-/**
- * How long one attempt of an ERP call may take, from the deployment's ERP_REQUEST_TIMEOUT_MS: the adapter makes at most five
- * requests (CSRF token, look-up, POST, a fresh token and the POST again; integrations/erp), each within it, then records the answer.
- */
-export const erpCallTimeoutMs = (requestTimeoutMs: number) => requestTimeoutMs * 5 + 5_000;
 
 interface ShipmentRow {
   shipment_number: string;
@@ -129,7 +125,7 @@ async function transition<Arg>({ client, taskQueue, erpCallTimeoutMs: erpCallTim
 
 /** `POST /shipments/{id}/<verb>` for every transition a person makes, and the shipment's timeline. */
 export function shipmentLifecycleRoutes(deps: RouteDeps, client: Client, taskQueue: string, options: { erpRequestTimeoutMs?: number } = {}): Router<ApiState> {
-  const lifecycle: Lifecycle = { client, db: deps.db, taskQueue, erpCallTimeoutMs: options.erpRequestTimeoutMs === undefined ? undefined : erpCallTimeoutMs(options.erpRequestTimeoutMs) };
+  const lifecycle: Lifecycle = { client, db: deps.db, taskQueue, erpCallTimeoutMs: options.erpRequestTimeoutMs === undefined ? undefined : erpAttemptMs(options.erpRequestTimeoutMs) };
   const router = new Router<ApiState>({ prefix: '/api/v1' });
   const actor = (caller: Caller): Actor => ({ subject: caller.subject, username: caller.username ?? null });
   const own = (ctx: Parameters<typeof routeParams>[0], caller: Caller) => ownShipment(deps.db, caller, ctx);

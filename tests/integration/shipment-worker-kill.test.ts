@@ -18,7 +18,7 @@ import { passwordToken, testConfig, testEnv } from '../support/stack.js';
  * order, one dispatch notice and one delivery confirmation. The company, its manager and its ERP connection are the test's own.
  */
 describe('a shipment outlives its worker', () => {
-  // Each ERP request within a second: an attempt cut off by the kill is tried again after 10 s (erpCallTimeoutMs).
+  // Each ERP request within a second: an attempt cut off by the kill is tried again after 10 s (erpAttemptMs).
   // Task queues of this file's own: test files run side by side, and another file's in-process worker on the run's shared
   // queues could take the booking's ERP call, which killing this file's worker would then not cut off.
   const overrides = { ERP_REQUEST_TIMEOUT_MS: '1000', TEMPORAL_TASK_QUEUE_PREFIX: `${testEnv().TEMPORAL_TASK_QUEUE_PREFIX}kill-` };

@@ -14,6 +14,8 @@ export interface StackSecrets {
   keycloakAdminPassword: string;
   dataEncryptionKey: string;
   auditCheckpointKey: string;
+  /** The ingest service account on the stack's mosquitto (external-broker mode). */
+  mosquittoIngestPassword: string;
 }
 
 const make = (): StackSecrets => ({
@@ -24,6 +26,7 @@ const make = (): StackSecrets => ({
   keycloakAdminPassword: randomBytes(18).toString('base64url'),
   dataEncryptionKey: randomBytes(32).toString('base64'),
   auditCheckpointKey: randomBytes(32).toString('base64'),
+  mosquittoIngestPassword: randomBytes(18).toString('base64url'),
 });
 
 export async function loadSecrets(file: string): Promise<StackSecrets> {

@@ -23,6 +23,7 @@ const schema = z.object({
   SAFESHIPPER_API_PORT: port('SAFESHIPPER_API_PORT', 3100),
   SAFESHIPPER_MQTT_PORT: port('SAFESHIPPER_MQTT_PORT', 1883),
   SAFESHIPPER_REDIS_PORT: port('SAFESHIPPER_REDIS_PORT', 56379),
+  SAFESHIPPER_MOSQUITTO_PORT: port('SAFESHIPPER_MOSQUITTO_PORT', 51883),
   JAVA_HOME: z.string().optional(),
 });
 
@@ -44,6 +45,7 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env) {
     s.SAFESHIPPER_API_PORT,
     s.SAFESHIPPER_MQTT_PORT,
     s.SAFESHIPPER_REDIS_PORT,
+    s.SAFESHIPPER_MOSQUITTO_PORT,
   ];
   if (new Set(ports).size !== ports.length) throw new Error(`invalid stack settings: two SAFESHIPPER_*_PORT values are equal (${ports.join(', ')})`);
   const root = resolve(s.SAFESHIPPER_STACK_DIR);
@@ -59,6 +61,7 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env) {
     apiPort: s.SAFESHIPPER_API_PORT,
     mqttPort: s.SAFESHIPPER_MQTT_PORT,
     redisPort: s.SAFESHIPPER_REDIS_PORT,
+    mosquittoPort: s.SAFESHIPPER_MOSQUITTO_PORT,
     javaHome: s.JAVA_HOME,
   };
 }

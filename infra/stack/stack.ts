@@ -5,6 +5,7 @@ import { keycloak, REALM } from './keycloak.js';
 import { APP_DATABASE, APP_ROLE, CATALOGUE_ROLE, OWNER_ROLE, postgres } from './postgres.js';
 import { step } from './progress.js';
 import { redis } from './redis.js';
+import { MOSQUITTO_INGEST_USER, mosquitto, mosquittoPaths } from './mosquitto.js';
 import { loadSecrets } from './secrets.js';
 import { loadStackSettings } from './settings.js';
 import { temporal, temporalPaths } from './temporal.js';
@@ -19,7 +20,7 @@ export async function stackContext(env: NodeJS.ProcessEnv = process.env): Promis
 }
 
 export function components(ctx: StackContext): Component[] {
-  return [postgres(ctx), temporal(ctx), keycloak(ctx), redis(ctx)];
+  return [postgres(ctx), temporal(ctx), keycloak(ctx), redis(ctx), mosquitto(ctx)];
 }
 
 /** The application's configuration for this local stack (what production sets in its own environment). */
@@ -47,6 +48,13 @@ export function stackEnvironment(ctx: StackContext): Record<string, string> {
     API_PORT: String(s.apiPort),
     MQTT_PORT: String(s.mqttPort),
     REDIS_URL: `redis://127.0.0.1:${s.redisPort}`,
+    // External-broker mode (MQTT_MODE=external) against the stack's mosquitto; the default stays the embedded broker.
+    MQTT_BROKER_URL: `mqtt://127.0.0.1:${s.mosquittoPort}`,
+    MQTT_BROKER_USERNAME: MOSQUITTO_INGEST_USER,
+    MQTT_BROKER_PASSWORD: secrets.mosquittoIngestPassword,
+    // mosquitto authenticates devices from a password file that ingest keeps in sync and makes it re-read (SIGHUP).
+    MQTT_BROKER_PASSWORD_FILE: mosquittoPaths(s.root).passwords,
+    MQTT_BROKER_PID_FILE: join(s.pids, 'mosquitto.pid'),
     DATA_ENCRYPTION_KEY: secrets.dataEncryptionKey,
     AUDIT_CHECKPOINT_KEY: secrets.auditCheckpointKey,
     // Uploaded documents on local disk, shared by the api and the worker of this machine.

@@ -59,6 +59,19 @@ const schema = z.object({
   MQTT_TLS_CERT_FILE: readableFile.optional(),
   MQTT_TLS_KEY_FILE: readableFile.optional(),
   MQTT_TLS_PORT: port.default(8883),
+  // External-broker mode: ingest subscribes to a broker (mosquitto here, EMQX/HiveMQ/VerneMQ in production) with a persistent
+  // session and the shared subscription $share/MQTT_SHARE_GROUP/…, acknowledging each message after its commit.
+  MQTT_MODE: z.enum(['embedded', 'external'], { error: 'must be embedded or external' }).default('embedded'),
+  MQTT_BROKER_URL: z.url({ protocol: /^(mqtts?|wss?)$/, error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }).optional(),
+  MQTT_BROKER_USERNAME: z.string().min(1).optional(),
+  MQTT_BROKER_PASSWORD: z.string().min(1).optional(),
+  MQTT_SHARE_GROUP: z.string().regex(/^[^/+#]+$/, 'must be a name without /, + or #').default('ingest'),
+  // The persistent session's client id: fixed per ingest instance (a restarted instance resumes its session); default ingest-<hostname>.
+  MQTT_BROKER_CLIENT_ID: z.string().min(1).max(128).optional(),
+  // A mosquitto whose password file ingest keeps in sync with the devices table, and the pid to SIGHUP so it re-reads it.
+  // Brokers that read PostgreSQL themselves (EMQX's PostgreSQL authn/authz) leave both unset.
+  MQTT_BROKER_PASSWORD_FILE: z.string().min(1).optional(),
+  MQTT_BROKER_PID_FILE: z.string().min(1).optional(),
   // Failed MQTT CONNECTs per minute before a username, or a client address (size it for devices behind one NAT), is refused unchecked.
   MQTT_AUTH_FAILURES_PER_USERNAME_PER_MINUTE: perMinute(10),
   MQTT_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE: perMinute(100),
@@ -125,6 +138,16 @@ const schema = z.object({
   TYPESENSE_API_KEY: z.string().min(1).optional(),
   // The alias the API searches and the worker keeps current (the collections behind it are versioned; tests use one per run).
   TYPESENSE_COLLECTION: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'must be 1–63 lower-case letters, digits, _ or -, starting with a letter').default('safeshipper_search'),
+  // The live stream (GET /api/v1/live): a comment line this often keeps proxies from closing an idle stream; a client
+  // whose unsent backlog passes the buffer is too slow and is cut off (it reconnects); streams per API process are capped.
+  LIVE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(300).default(15),
+  LIVE_CLIENT_BUFFER_BYTES: z.coerce.number().int().min(4096).max(64 * 1024 * 1024).default(256 * 1024),
+  LIVE_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(2000),
+  // Telemetry retention (the scheduled telemetry-rollup workflow): raw points, then the hourly rollups, kept this many days;
+  // the rollups recompute this many hours back, so a late point within that window is counted.
+  TELEMETRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
+  TELEMETRY_ROLLUP_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(730),
+  TELEMETRY_ROLLUP_LOOKBACK_HOURS: z.coerce.number().int().min(1).max(24 * 31).default(48),
 }).superRefine((env, ctx) => {
   if (env.SEARCH_ENGINE === 'typesense') {
     for (const key of ['TYPESENSE_URL', 'TYPESENSE_API_KEY'] as const) if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when SEARCH_ENGINE=typesense' });
@@ -136,6 +159,12 @@ const schema = z.object({
     for (const key of ['NOTIFY_SMS_URL', 'NOTIFY_WEBHOOK_URL', 'GOVERNMENT_INCIDENT_API_URL'] as const) {
       if (env[key]?.startsWith('http:')) ctx.addIssue({ code: 'custom', path: [key], message: 'must be an https:// URL in production' });
     }
+  }
+  if (env.MQTT_MODE === 'external') {
+    for (const key of ['MQTT_BROKER_URL', 'MQTT_BROKER_USERNAME', 'MQTT_BROKER_PASSWORD'] as const) if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when MQTT_MODE=external' });
+  }
+  if (!env.MQTT_BROKER_PASSWORD_FILE !== !env.MQTT_BROKER_PID_FILE) {
+    ctx.addIssue({ code: 'custom', path: [env.MQTT_BROKER_PASSWORD_FILE ? 'MQTT_BROKER_PID_FILE' : 'MQTT_BROKER_PASSWORD_FILE'], message: 'MQTT_BROKER_PASSWORD_FILE and MQTT_BROKER_PID_FILE come together' });
   }
   if (!env.MQTT_TLS_CERT_FILE !== !env.MQTT_TLS_KEY_FILE) {
     ctx.addIssue({ code: 'custom', path: [env.MQTT_TLS_CERT_FILE ? 'MQTT_TLS_KEY_FILE' : 'MQTT_TLS_CERT_FILE'], message: 'MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE come together' });

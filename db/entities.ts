@@ -72,13 +72,15 @@ export const GeofenceSchema = new EntitySchema<Geofence>({
 });
 
 export interface Device {
-  [OptionalProps]?: Generated | 'circleCenter' | 'circleRadiusM' | 'secretRotatedAt' | 'revokedAt' | 'vehicleId';
+  [OptionalProps]?: Generated | 'circleCenter' | 'circleRadiusM' | 'secretRotatedAt' | 'revokedAt' | 'vehicleId' | 'brokerSecretHash';
   id: string;
   companyId: string;
   vehicleId: string | null;
   name: string;
   mqttUsername: string;
   secretHash: string;
+  /** The same secret as PBKDF2-SHA512 for an external MQTT broker (security/broker-secrets.ts); null for devices issued before it. */
+  brokerSecretHash: string | null;
   revokedAt: Date | null;
   secretRotatedAt: Date | null;
   version: number;
@@ -97,6 +99,7 @@ export const DeviceSchema = new EntitySchema<Device>({
     name: { type: 'string' },
     mqttUsername: { type: 'string' },
     secretHash: { type: 'string', hidden: true },
+    brokerSecretHash: { type: 'string', nullable: true, hidden: true },
     revokedAt: { type: 'datetime', nullable: true },
     secretRotatedAt: { type: 'datetime', nullable: true },
     version: { type: 'integer', version: true },

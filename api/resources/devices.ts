@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { DeviceSchema, VehicleSchema, type Device } from '../../db/entities.js';
 import { hashDeviceSecret, newDeviceSecret } from '../../security/device-secrets.js';
+import { brokerSecretHash } from '../../security/broker-secrets.js';
 import { telemetryTopic } from '../../domain/telemetry-topics.js';
 import { notFound, validationFailed } from '../problem.js';
 import { etag, resourceRoutes, routeParams, type ResourceDefinition } from '../resource.js';
@@ -65,7 +66,7 @@ export function deviceRoutes(router: Router<ApiState>, deps: RouteDeps): void {
     const input = parse(create, ctx.request.body);
     await checkVehicle(rc, input.vehicleId);
     const secret = newDeviceSecret();
-    const device = rc.em.create(DeviceSchema, { ...input, companyId: rc.caller.companyId, secretHash: await hashDeviceSecret(secret), revokedAt: null });
+    const device = rc.em.create(DeviceSchema, { ...input, companyId: rc.caller.companyId, secretHash: await hashDeviceSecret(secret), brokerSecretHash: await brokerSecretHash(secret), revokedAt: null });
     try {
       await rc.em.flush();
     } catch (error) {
@@ -91,6 +92,7 @@ export function deviceRoutes(router: Router<ApiState>, deps: RouteDeps): void {
     if (device.revokedAt) throw validationFailed([{ path: 'id', message: 'a revoked device cannot get a new secret' }]);
     const secret = newDeviceSecret();
     device.secretHash = await hashDeviceSecret(secret);
+    device.brokerSecretHash = await brokerSecretHash(secret);
     device.secretRotatedAt = new Date();
     await rc.em.flush();
     await rc.em.refresh(device);

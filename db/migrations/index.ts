@@ -11,6 +11,7 @@ import { Migration20261201010000Inspections } from './Migration20261201010000Ins
 import { Migration20261201020000Integrations } from './Migration20261201020000Integrations.js';
 import { Migration20261201040000Search } from './Migration20261201040000Search.js';
 import { Migration20261201050000Documents } from './Migration20261201050000Documents.js';
+import { Migration20261202030000ExternalBroker } from './Migration20261202030000ExternalBroker.js';
 
 /** Listed explicitly: the migrator never globs the file system, so tsx, tsc output and bundles behave alike. */
 export const migrationsList = [
@@ -27,4 +28,5 @@ export const migrationsList = [
   { name: 'Migration20261201020000Integrations', class: Migration20261201020000Integrations },
   { name: 'Migration20261201040000Search', class: Migration20261201040000Search },
   { name: 'Migration20261201050000Documents', class: Migration20261201050000Documents },
+  { name: 'Migration20261202030000ExternalBroker', class: Migration20261202030000ExternalBroker },
 ];

@@ -59,6 +59,16 @@ const schema = z.object({
   MQTT_TLS_CERT_FILE: readableFile.optional(),
   MQTT_TLS_KEY_FILE: readableFile.optional(),
   MQTT_TLS_PORT: port.default(8883),
+  // MQTT over WebSocket (browsers, devices behind HTTP-only proxies) on this port when set.
+  MQTT_WS_PORT: port.optional(),
+  // Telemetry pipeline: a batch commits at INGEST_BATCH_MAX_POINTS or INGEST_BATCH_MAX_WAIT_MS after its first point; at most
+  // INGEST_MAX_IN_FLIGHT_POINTS wait for their commit (past it the transports stop reading: bounded memory while PostgreSQL is down).
+  INGEST_BATCH_MAX_POINTS: z.coerce.number().int().min(1).max(100_000).default(2000),
+  INGEST_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10_000).default(20),
+  INGEST_MAX_IN_FLIGHT_POINTS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  // Messages per second one device may publish (token bucket), and the burst it may send at once (a buffer after reconnecting).
+  MQTT_DEVICE_MESSAGES_PER_SECOND: z.coerce.number().min(0.01).max(100_000).default(100),
+  MQTT_DEVICE_MESSAGE_BURST: z.coerce.number().int().min(1).max(1_000_000).default(2000),
   // External-broker mode: ingest subscribes to a broker (mosquitto here, EMQX/HiveMQ/VerneMQ in production) with a persistent
   // session and the shared subscription $share/MQTT_SHARE_GROUP/…, acknowledging each message after its commit.
   MQTT_MODE: z.enum(['embedded', 'external'], { error: 'must be embedded or external' }).default('embedded'),

@@ -12,6 +12,9 @@ import { Migration20261201020000Integrations } from './Migration20261201020000In
 import { Migration20261201040000Search } from './Migration20261201040000Search.js';
 import { Migration20261201050000Documents } from './Migration20261201050000Documents.js';
 import { Migration20261202030000ExternalBroker } from './Migration20261202030000ExternalBroker.js';
+import { Migration20261202000000TelemetryPipeline } from './Migration20261202000000TelemetryPipeline.js';
+import { Migration20261202010000Alarms } from './Migration20261202010000Alarms.js';
+import { Migration20261202020000TelemetryRollups } from './Migration20261202020000TelemetryRollups.js';
 
 /** Listed explicitly: the migrator never globs the file system, so tsx, tsc output and bundles behave alike. */
 export const migrationsList = [
@@ -28,5 +31,8 @@ export const migrationsList = [
   { name: 'Migration20261201020000Integrations', class: Migration20261201020000Integrations },
   { name: 'Migration20261201040000Search', class: Migration20261201040000Search },
   { name: 'Migration20261201050000Documents', class: Migration20261201050000Documents },
+  { name: 'Migration20261202000000TelemetryPipeline', class: Migration20261202000000TelemetryPipeline },
+  { name: 'Migration20261202010000Alarms', class: Migration20261202010000Alarms },
+  { name: 'Migration20261202020000TelemetryRollups', class: Migration20261202020000TelemetryRollups },
   { name: 'Migration20261202030000ExternalBroker', class: Migration20261202030000ExternalBroker },
 ];

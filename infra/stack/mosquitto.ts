@@ -38,10 +38,16 @@ function acl(ingestUser: string): string {
   ].join('\n');
 }
 
-function config(paths: ReturnType<typeof mosquittoPaths>, port: number): string {
+function config(paths: ReturnType<typeof mosquittoPaths>, ports: { devices: number; service: number }): string {
   return [
     '# written by `npm run stack -- up` (infra/stack/mosquitto.ts)',
-    `listener ${port} 127.0.0.1`,
+    // Devices: the client id is replaced by the username, so no device can take over another's
+    // session (or ingest's) by naming its client id.
+    `listener ${ports.devices} 127.0.0.1`,
+    'use_username_as_clientid true',
+    // Services (ingest): several ingest processes share one account, each with a fixed client id of its own.
+    // Production keeps this listener on the internal network only.
+    `listener ${ports.service} 127.0.0.1`,
     // Started as root, mosquitto would switch to the `mosquitto` user, who cannot read the stack's folder.
     `user ${userInfo().username}`,
     'allow_anonymous false',
@@ -83,11 +89,13 @@ export function mosquitto(ctx: StackContext): Component {
   const log = join(ctx.settings.logs, 'mosquitto.log');
   const pidFile = join(ctx.settings.pids, 'mosquitto.pid');
   const port = ctx.settings.mosquittoPort;
+  const servicePort = ctx.settings.mosquittoServicePort;
   const url = `mqtt://127.0.0.1:${port}`;
+  const serviceUrl = `mqtt://127.0.0.1:${servicePort}`;
 
   /** Connects as ingest and reads the broker's retained version: the port, the password file and the ACL all work. */
   const version = async (): Promise<string | undefined> => {
-    const client = mqtt.connect(url, {
+    const client = mqtt.connect(serviceUrl, {
       username: MOSQUITTO_INGEST_USER,
       password: ctx.secrets.mosquittoIngestPassword,
       clientId: `safeshipper-stack-health-${process.pid}`,
@@ -109,21 +117,35 @@ export function mosquitto(ctx: StackContext): Component {
     }
   };
 
-  /** Config and ACL follow this checkout; the ingest account follows the stack's secret; devices are kept. */
-  const writeFiles = async () => {
+  /**
+   * Config and ACL follow this checkout; the ingest account follows the stack's secret; devices
+   * are kept. True when the config changed (listeners are read only at start, not on SIGHUP).
+   */
+  const writeFiles = async (): Promise<boolean> => {
     await mkdir(paths.data, { recursive: true });
-    await replace(paths.config, config(paths, port), 0o644);
+    const wanted = config(paths, { devices: port, service: servicePort });
+    const changed = (await readFile(paths.config, 'utf8').catch(() => '')) !== wanted;
+    if (changed) await replace(paths.config, wanted, 0o644);
     await replace(paths.acl, acl(MOSQUITTO_INGEST_USER), 0o600);
     const current = await readFile(paths.passwords, 'utf8').catch(() => '');
     const account = { username: MOSQUITTO_INGEST_USER, hash: await brokerSecretHash(ctx.secrets.mosquittoIngestPassword) };
     await replace(paths.passwords, withServiceAccounts(current, [account]), 0o600);
+    return changed;
+  };
+
+  const start = async () => {
+    await ensurePortFree(port, 'Mosquitto', 'SAFESHIPPER_MOSQUITTO_PORT');
+    await ensurePortFree(servicePort, 'Mosquitto (service listener)', 'SAFESHIPPER_MOSQUITTO_SERVICE_PORT');
+    await writeFiles();
+    const pid = await daemon(MOSQUITTO, ['-c', paths.config], { log, pidFile });
+    await waitFor('Mosquitto', async () => (await version()) !== undefined, { timeoutMs: 30_000, pid, log });
   };
 
   return {
     name: 'mosquitto',
     title: 'Mosquitto (external MQTT broker)',
     log,
-    url: () => url,
+    url: () => `${url} (devices), ${serviceUrl} (ingest)`,
 
     debian: { packages: ['mosquitto'], files: [MOSQUITTO] },
 
@@ -132,23 +154,23 @@ export function mosquitto(ctx: StackContext): Component {
     },
 
     async reconcile() {
-      await writeFiles();
+      if (await writeFiles()) {
+        // Queued messages survive: the persistence file is written on a clean stop and read at start.
+        await stopDaemon(pidFile);
+        await start();
+        return;
+      }
       const pid = await readPid(pidFile);
       if (pid !== undefined) process.kill(pid, 'SIGHUP');
     },
 
-    async start() {
-      await ensurePortFree(port, 'Mosquitto', 'SAFESHIPPER_MOSQUITTO_PORT');
-      await writeFiles();
-      const pid = await daemon(MOSQUITTO, ['-c', paths.config], { log, pidFile });
-      await waitFor('Mosquitto', async () => (await version()) !== undefined, { timeoutMs: 30_000, pid, log });
-    },
+    start,
 
     stop: () => stopDaemon(pidFile),
 
     async health() {
       const answer = await version();
-      return answer ? { ok: true, detail: answer } : { ok: false, detail: `ingest account cannot read $SYS/broker/version at ${url}` };
+      return answer ? { ok: true, detail: answer } : { ok: false, detail: `ingest account cannot read $SYS/broker/version at ${serviceUrl}` };
     },
   };
 }

@@ -24,6 +24,7 @@ const schema = z.object({
   SAFESHIPPER_MQTT_PORT: port('SAFESHIPPER_MQTT_PORT', 1883),
   SAFESHIPPER_REDIS_PORT: port('SAFESHIPPER_REDIS_PORT', 56379),
   SAFESHIPPER_MOSQUITTO_PORT: port('SAFESHIPPER_MOSQUITTO_PORT', 51883),
+  SAFESHIPPER_MOSQUITTO_SERVICE_PORT: port('SAFESHIPPER_MOSQUITTO_SERVICE_PORT', 51884),
   JAVA_HOME: z.string().optional(),
 });
 
@@ -46,6 +47,7 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env) {
     s.SAFESHIPPER_MQTT_PORT,
     s.SAFESHIPPER_REDIS_PORT,
     s.SAFESHIPPER_MOSQUITTO_PORT,
+    s.SAFESHIPPER_MOSQUITTO_SERVICE_PORT,
   ];
   if (new Set(ports).size !== ports.length) throw new Error(`invalid stack settings: two SAFESHIPPER_*_PORT values are equal (${ports.join(', ')})`);
   const root = resolve(s.SAFESHIPPER_STACK_DIR);
@@ -62,6 +64,7 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env) {
     mqttPort: s.SAFESHIPPER_MQTT_PORT,
     redisPort: s.SAFESHIPPER_REDIS_PORT,
     mosquittoPort: s.SAFESHIPPER_MOSQUITTO_PORT,
+    mosquittoServicePort: s.SAFESHIPPER_MOSQUITTO_SERVICE_PORT,
     javaHome: s.JAVA_HOME,
   };
 }

@@ -49,7 +49,7 @@ export function stackEnvironment(ctx: StackContext): Record<string, string> {
     MQTT_PORT: String(s.mqttPort),
     REDIS_URL: `redis://127.0.0.1:${s.redisPort}`,
     // External-broker mode (MQTT_MODE=external) against the stack's mosquitto; the default stays the embedded broker.
-    MQTT_BROKER_URL: `mqtt://127.0.0.1:${s.mosquittoPort}`,
+    MQTT_BROKER_URL: `mqtt://127.0.0.1:${s.mosquittoServicePort}`,
     MQTT_BROKER_USERNAME: MOSQUITTO_INGEST_USER,
     MQTT_BROKER_PASSWORD: secrets.mosquittoIngestPassword,
     // mosquitto authenticates devices from a password file that ingest keeps in sync and makes it re-read (SIGHUP).

@@ -3,6 +3,7 @@ import { Client, type Connection } from '@temporalio/client';
 import { taskQueues } from '../config/env.js';
 import { shipmentLifecycleRoutes } from './routes/shipment-lifecycle.js';
 import { incidentRoutes } from './routes/incidents.js';
+import { alarmRoutes } from './routes/alarms.js';
 import { inspectionRoutes } from './routes/inspections.js';
 import { INSPECTION_TASK_QUEUE } from '../workflows/contracts/inspection.js';
 import { siblingTaskQueue } from '../workflows/contracts/incident.js';
@@ -149,6 +150,7 @@ export function apiRouters(
     shipmentLifecycleRoutes(deps, lifecycle.client, lifecycle.shipmentsTaskQueue, { erpRequestTimeoutMs: lifecycle.erpRequestTimeoutMs }),
     // The incidents queue carries the same deployment prefix as the shipments one.
     incidentRoutes(deps, lifecycle.client, siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE)),
+    alarmRoutes(deps),
     inspectionRoutes(deps, lifecycle.client, siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE, INSPECTION_TASK_QUEUE)),
     documentRoutes(deps, { ...documents, client: lifecycle.client, taskQueue: siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE, DOCUMENT_TASK_QUEUE) }),
     sdsRoutes(deps, rules),

@@ -25,6 +25,7 @@ import { searchOperations } from './routes/search.js';
 import { integrationOperations, webhookSubscriptions, webhookSubscriptionView } from './routes/integrations.js';
 import { outboundPolicyFor } from '../integrations/outbound-url.js';
 import { incidentBodies, incidentListQuery, incidentViews } from './routes/incidents.js';
+import { alarmListQuery, alarmTransitionBody, alarmViews } from './routes/alarms.js';
 import { inspectionBodies, inspectionHistoryQuery, inspectionViews } from './routes/inspections.js';
 import { documentListQuery, documentView, uploadForm, UPLOAD_FILE_FIELD } from './routes/documents.js';
 import { createSds, sdsListQuery, sdsView } from './routes/sds.js';
@@ -114,6 +115,7 @@ const TAGS = {
   Shipments: 'Shipments (created as DRAFT; status changes are lifecycle transitions, not field updates).',
   'Consignment items': 'The dangerous goods a shipment carries (nested under the shipment).',
   Inspections: "A vehicle's inspection programmes (one per inspection type: reminders, due dates, grounding) and the inspections recorded on them.",
+  Alarms: "Alarms raised by ingest's sensor rules (temperature band, leak, tilt, door in transit): one active alarm per device and rule, ACTIVE_UNACK → ACTIVE_ACK → CLEARED.",
   Incidents: 'Incident response: a report starts the incident\'s workflow (notifications, escalation, the authority\'s report); emergency coordination moves it to CLOSED.',
   Documents: 'Uploaded files (SDS, DG declarations, manifests, proof of delivery, inspection photos), their download, and the processing of manifests and DG declarations.',
   'Safety data sheets': "The company's SDS library: each product's revisions, the current one, and those past their five-year review.",
@@ -702,6 +704,47 @@ function incidentOperations() {
   } satisfies Record<string, OperationSpec>;
 }
 
+/** Alarms (api/routes/alarms.ts): raised by ingest, acknowledged and cleared here, each change audited. */
+function alarmOperations() {
+  const params = idParams('id');
+  const alarm = fresh(alarmViews.view).openapi('Alarm');
+  const op = (event: 'acknowledge' | 'clear', summary: string, description: string, from: string): OperationSpec => ({
+    operationId: `${event}Alarm`,
+    summary,
+    description: `${description} Audited, and published on the live stream.`,
+    tag: 'Alarms',
+    params,
+    body: fresh(alarmTransitionBody.unwrap()).openapi(`Alarm${event === 'clear' ? 'Clearing' : 'Acknowledgement'}`),
+    success: { status: 200, description: 'The alarm after the change.', schema: alarm, headers: ['ETag'] },
+    errors: { ...BODY_ERRORS, 404: 'No such alarm in your company.', 409: `The alarm is not in a state ${event} may leave from (${from}).`, 422: 'The body is not an empty object.' },
+  });
+  return {
+    'GET /api/v1/alarms': {
+      operationId: 'listAlarms',
+      summary: 'List alarms',
+      description: "Your company's alarms, newest first; `active=true` for those not yet cleared. Follow `nextCursor` for the next page.",
+      tag: 'Alarms',
+      query: alarmListQuery.extend({
+        limit: fresh(alarmListQuery.shape.limit).openapi({ description: 'Page size' }),
+        cursor: fresh(alarmListQuery.shape.cursor).openapi({ description: '`nextCursor` of the previous page (opaque)' }),
+      }),
+      success: { status: 200, description: 'A page of alarms.', schema: page('AlarmPage', alarm) },
+      errors: { 400: 'A query parameter is unknown or invalid (`errors` names it), or the cursor is not one this API issued.' },
+    },
+    'GET /api/v1/alarms/:id': {
+      operationId: 'getAlarm',
+      summary: 'Get an alarm',
+      description: 'The alarm: its rule, severity, state, the reading that raised it, how often it was seen since, and the incident it raised, if any.',
+      tag: 'Alarms',
+      params,
+      success: { status: 200, description: 'The alarm.', schema: alarm, headers: ['ETag'] },
+      errors: { 404: 'No such alarm in your company.' },
+    },
+    'POST /api/v1/alarms/:id/acknowledge': op('acknowledge', 'Acknowledge an alarm', 'ACTIVE_UNACK → ACTIVE_ACK: someone is on it.', 'ACTIVE_UNACK'),
+    'POST /api/v1/alarms/:id/clear': op('clear', 'Clear an alarm', 'ACTIVE_UNACK or ACTIVE_ACK → CLEARED: the condition is dealt with; the next breach of the rule raises a new alarm.', 'ACTIVE_UNACK, ACTIVE_ACK'),
+  } satisfies Record<string, OperationSpec>;
+}
+
 /** A vehicle's inspection programmes and inspections (api/routes/inspections.ts): each programme is a workflow per vehicle and type. */
 function inspectionOperations() {
   const vehicle = idParams('vehicleId');
@@ -932,6 +975,7 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
     ...lifecycleOperations(),
     ...searchOperations(),
     ...incidentOperations(),
+    ...alarmOperations(),
     ...inspectionOperations(),
     ...documentOperations(),
     ...integrationOperations(),

@@ -64,6 +64,11 @@ export const ROUTE_POLICY = {
   'POST /api/v1/shipments/:id/cancel': 'create_shipments',
   'GET /api/v1/shipments/:id/timeline': 'view_shipments',
   'GET /api/v1/shipments/:id/compliance': 'view_shipments',
+  // Telemetry's read side: where the company's vehicles are and have been, and the live stream of its positions and alarms.
+  'GET /api/v1/vehicles/:id/position': 'view_shipments',
+  'GET /api/v1/vehicles/:id/track': 'view_shipments',
+  'GET /api/v1/shipments/:id/track': 'view_shipments',
+  'GET /api/v1/live': 'view_shipments',
   // Documents: a driver hands in proof of delivery and inspection photos (upload_pod); manifests, DG
   // declarations and SDS need upload_documents, which the upload checks per kind (domain/documents.ts).
   'GET /api/v1/documents': 'view_documents',
@@ -82,6 +87,11 @@ export const ROUTE_POLICY = {
   'POST /api/v1/incidents/:id/start-response': 'emergency_coordination',
   'POST /api/v1/incidents/:id/resolve': 'emergency_coordination',
   'POST /api/v1/incidents/:id/close': 'emergency_coordination',
+  // Alarms from ingest's sensor rules: anyone reads them; emergency coordination (MANAGER) acknowledges and clears.
+  'GET /api/v1/alarms': 'view_shipments',
+  'GET /api/v1/alarms/:id': 'view_shipments',
+  'POST /api/v1/alarms/:id/acknowledge': 'emergency_coordination',
+  'POST /api/v1/alarms/:id/clear': 'emergency_coordination',
   'GET /api/v1/users': 'manage_users',
   'POST /api/v1/users': 'manage_company',
   'GET /api/v1/users/:id': 'manage_users',

@@ -4,7 +4,7 @@ import type { Logger } from '../config/logger.js';
 import type { Database } from '../db/orm.js';
 import { deviceCredentials, type DeviceCredentials } from '../db/devices.js';
 import { verifyDeviceSecret } from '../security/device-secrets.js';
-import { clientIdBelongsTo, commandsTopic, telemetryTopic } from '../domain/telemetry-topics.js';
+import { clientIdBelongsTo, commandsTopic } from '../domain/telemetry-topics.js';
 
 /** A device's live session: who it is, and the credentials it proved, to compare after a change. */
 export interface DeviceSession extends DeviceCredentials {
@@ -96,14 +96,27 @@ export class DeviceAuth {
   }
 
   /**
-   * The session allowed to publish to `topic`, or undefined. Credentials changed since they
-   * were read (or changes cannot be heard right now) are read again first.
+   * The client's session while it may publish (to its own topics: ingest/transports/aedes.ts checks
+   * which), or undefined. Credentials changed since they were read (or changes cannot be heard
+   * right now) are read again first.
    */
-  async publisher(client: Client | null, topic: string): Promise<DeviceSession | undefined> {
+  async publisher(client: Client | null): Promise<DeviceSession | undefined> {
     const session = client ? this.sessions.get(client) : undefined;
-    if (!client || !session || session.revoked || topic !== telemetryTopic(session.username)) return undefined;
+    if (!client || !session || session.revoked) return undefined;
     if (!this.options.hearingChanges() || session.seen !== this.changeCount(session.username)) await this.recheck(client, session);
     return session.revoked ? undefined : session;
+  }
+
+  /** The client's authenticated session, if any. */
+  session(client: Client): DeviceSession | undefined {
+    return this.sessions.get(client);
+  }
+
+  /** Whether the client's device has another connection open (one device, several client ids). */
+  hasOtherConnections(client: Client): boolean {
+    const session = this.sessions.get(client);
+    const clients = session && this.byUsername.get(session.username);
+    return !!clients && [...clients].some((other) => other !== client);
   }
 
   maySubscribe(client: Client, topic: string): boolean {

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../config/env.js';
 import { createLogger, type Logger } from '../config/logger.js';
 import { openDatabase } from '../db/orm.js';
 import { startApi } from '../api/server.js';
-import { startIngest } from '../ingest/broker.js';
+import { startIngest } from '../ingest/index.js';
 import { startApiCluster } from './api-cluster.js';
 import { startWorker } from './worker.js';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import type { Database } from '../../db/orm.js';
-import { startIngest, type RunningIngest } from '../../ingest/broker.js';
+import { startIngest, type RunningIngest } from '../../ingest/index.js';
 import { telemetryTopic } from '../../domain/telemetry-topics.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { silentLog, testConfig, testDatabase, testEnv } from '../support/stack.js';

@@ -152,7 +152,7 @@ describe('incident response through the API', () => {
     await json(await post('acme-operator', `/api/v1/shipments/${shipment.id}/consignment-items`, { dangerousGoodId: dg!.id, quantity: 12000, unit: 'L' }), 201);
     // The vehicle's tracker reported a minute ago.
     const recordedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
-    await commitTelemetry(api.db, [{ companyId: ACME, deviceId: crypto.randomUUID(), vehicleId: vehicle.id as string, recordedAt, lat: -37.9, lon: 144.7, speedKmh: 0, headingDeg: null, temperatureC: null, payload: {} }]);
+    await commitTelemetry(api.db, [{ companyId: ACME, deviceId: crypto.randomUUID(), vehicleId: vehicle.id as string, recordedAt, lat: -37.9, lon: 144.7, speedKmh: 0, headingDeg: null, sequence: 0, accuracyM: null, sensors: {} }]);
     return { shipmentId: shipment.id as string, shipmentNumber: shipment.shipmentNumber as string, vehicleId: vehicle.id as string, recordedAt: recordedAt.toISOString() };
   }
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pg from 'pg';
 import type { Database } from '../../db/orm.js';
-import { startIngest, type RunningIngest } from '../../ingest/broker.js';
+import { startIngest, type RunningIngest } from '../../ingest/index.js';
 import { telemetryTopic } from '../../domain/telemetry-topics.js';
 import { hashDeviceSecret, newDeviceSecret } from '../../security/device-secrets.js';
 import { BOREAL, silentLog, testConfig, testDatabase, testEnv } from '../support/stack.js';

@@ -1,43 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { Batcher } from '../../../ingest/batcher.js';
-import { decodeTelemetry } from '../../../domain/telemetry-message.js';
-
-const now = new Date('2026-11-26T10:00:00Z');
-const decode = (body: unknown) => decodeTelemetry(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), now);
-
-describe('telemetry decoding', () => {
-  it('accepts ISO or epoch-millisecond timestamps and the known fields', () => {
-    expect(decode({ ts: '2026-11-26T09:59:00Z', lat: -37.8, lon: 144.9, speedKmh: 80 })).toEqual({ ok: true, message: { ts: new Date('2026-11-26T09:59:00Z'), lat: -37.8, lon: 144.9, speedKmh: 80 } });
-    expect(decode({ ts: now.getTime() })).toEqual({ ok: true, message: { ts: now } });
-  });
-
-  it.each([
-    ['{oops', 'payload is not JSON'],
-    [{ lat: 1, lon: 1 }, 'ts: Invalid input'],
-    [{ ts: now.getTime(), lat: 91, lon: 0 }, 'lat: Too big'],
-    [{ ts: now.getTime(), lat: 10 }, 'lat and lon come together'],
-    [{ ts: now.getTime(), speedKmh: -1 }, 'speedKmh: must be at least 0'],
-    [{ ts: now.getTime(), extra: 1 }, 'Unrecognized key: "extra"'],
-    [{ ts: now.getTime() + 6 * 60_000 }, 'ts is in the future'],
-    // Values PostgreSQL refuses: each would fail the batch it lands in.
-    [{ ts: now.getTime(), headingDeg: 359.9999999 }, 'headingDeg: must be below 360 as stored (real)'],
-    [{ ts: now.getTime(), speedKmh: 1e-50 }, 'speedKmh: is not representable as real'],
-    [{ ts: now.getTime(), temperatureC: -1e-46 }, 'temperatureC: is not representable as real'],
-    [{ ts: now.getTime(), sensors: { note: 'a\u0000b' } }, 'sensors.note: contains NUL or a lone surrogate'],
-    [{ ts: now.getTime(), sensors: { note: 'x\udc00' } }, 'sensors.note: contains NUL or a lone surrogate'],
-    [{ ts: now.getTime(), sensors: { 'k\ud800': 1 } }, 'Invalid key in record'],
-  ])('refuses %j: %s', (body, reason) => {
-    const result = decode(body);
-    expect(result.ok).toBe(false);
-    expect(!result.ok && result.reason).toContain(reason);
-  });
-});
-
-describe('telemetry decoding keeps what PostgreSQL stores', () => {
-  it('accepts values at the edges of their columns', () => {
-    expect(decode({ ts: now.getTime(), headingDeg: 359.99997, speedKmh: 1e-45, sensors: { note: 'ok \ud83d\ude00', n: 5e-324 } }).ok).toBe(true);
-  });
-});
 
 describe('batcher', () => {
   it('resolves each item only after its batch committed, batching by size', async () => {

@@ -39,5 +39,6 @@ case "$cmd" in
   test) exec node --import tsx infra/test.ts "$@" ;;
   stack) exec node --import tsx infra/stack/cli.ts "$@" ;;
   api|worker|ingest) load_stack_env; exec node --import tsx services/main.ts "$cmd" ;;
+  simulator) load_stack_env; exec node --import tsx iot-simulator/cli.ts "$@" ;;
   *) echo "usage: infra/run.sh start|test|stack up|down|status|api|worker|ingest" >&2; exit 2 ;;
 esac

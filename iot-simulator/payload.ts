@@ -4,13 +4,13 @@ import type { DeviceStatusMessage, TelemetryMessage, TelemetryPointMessage } fro
  * What a simulated device publishes on its telemetry topic: the versioned message of
  * domain/telemetry-message.ts (one point, or a batch when the device has points saved up).
  */
-export interface SensorReadings {
+export type SensorReadings = {
   temperatureC: number;
   pressureKpa: number;
   tiltDeg: number;
   leak: boolean;
   doorOpen: boolean;
-}
+};
 
 export interface SimPoint {
   /** Device time (its clock, skew included), epoch milliseconds. */

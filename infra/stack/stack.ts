@@ -84,7 +84,7 @@ export async function ensureDebianPackages(list: Component[], log: string, insta
  * Installs and starts one component under its own lock: a second `npm start`/`npm test` started
  * meanwhile waits, then finds it installed and running instead of installing or starting it again.
  */
-async function ensure(ctx: StackContext, component: Component): Promise<void> {
+export async function ensure(ctx: StackContext, component: Component): Promise<void> {
   await withLock(join(ctx.settings.root, 'locks', component.name), component.title, async () => {
     if (component.install) await step(`${component.title}: install if missing`, () => component.install!());
     if (await component.running()) {

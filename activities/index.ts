@@ -19,6 +19,7 @@ import type { IntegrationSettings } from '../integrations/settings.js';
 import { documentActivities } from './documents.js';
 import type { DocumentStore } from '../documents/store.js';
 import { searchActivities, type SearchActivityDependencies } from './search.js';
+import { telemetryActivities, type TelemetryRetention } from './telemetry.js';
 
 export interface ActivityDependencies {
   /** Activities that start workflows (the webhook fan-out) do it through this client. */
@@ -43,11 +44,13 @@ export interface ActivityDependencies {
   documents: DocumentStore;
   /** The external search engine the index is mirrored into (SEARCH_ENGINE=typesense), and the app role's URL to wait on the outbox. */
   search: Omit<SearchActivityDependencies, 'db'>;
+  /** How long telemetry is kept, and how far back the hourly rollups are recomputed (TELEMETRY_*). */
+  telemetryRetention: TelemetryRetention;
 }
 
 /** Every activity the worker registers; workflows see only this type. */
 export function createActivities(deps: ActivityDependencies) {
-  return { ...databaseActivities(deps.db), ...governmentActivities({ catalogueDatabaseUrl: deps.catalogueDatabaseUrl, catalogueSources: deps.catalogueSources }), ...auditActivities(deps.db, deps.auditSeal), ...shipmentActivities(deps.db, deps.rules), ...incidentActivities(deps.db), ...notificationActivities({ db: deps.db, fields: deps.fields, ...deps.notifications, log: deps.log }), ...governmentIncidentActivities(deps.db, deps.governmentIncidentApi), ...inspectionActivities(deps.db), ...erpActivities({ db: deps.db, fields: deps.fields, settings: deps.integrations }), ...webhookActivities({ db: deps.db, fields: deps.fields, temporal: deps.temporal, settings: deps.integrations }), ...documentActivities(deps.db, deps.rules, deps.documents), ...searchActivities({ db: deps.db, ...deps.search }) };
+  return { ...databaseActivities(deps.db), ...governmentActivities({ catalogueDatabaseUrl: deps.catalogueDatabaseUrl, catalogueSources: deps.catalogueSources }), ...auditActivities(deps.db, deps.auditSeal), ...shipmentActivities(deps.db, deps.rules), ...incidentActivities(deps.db), ...notificationActivities({ db: deps.db, fields: deps.fields, ...deps.notifications, log: deps.log }), ...governmentIncidentActivities(deps.db, deps.governmentIncidentApi), ...inspectionActivities(deps.db), ...erpActivities({ db: deps.db, fields: deps.fields, settings: deps.integrations }), ...webhookActivities({ db: deps.db, fields: deps.fields, temporal: deps.temporal, settings: deps.integrations }), ...documentActivities(deps.db, deps.rules, deps.documents), ...searchActivities({ db: deps.db, ...deps.search }), ...telemetryActivities(deps.db, deps.telemetryRetention) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

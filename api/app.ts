@@ -46,6 +46,9 @@ import { sdsRoutes } from './routes/sds.js';
 import { shipmentComplianceRoutes } from './routes/shipment-compliance.js';
 import { documentStoreFromConfig, type DocumentStore } from '../documents/store.js';
 import { DOCUMENT_TASK_QUEUE } from '../workflows/contracts/document.js';
+import { telemetryRoutes } from './routes/telemetry.js';
+import { LiveHub } from './live/hub.js';
+import { listenLive } from '../db/live-feed.js';
 
 export interface ApiDependencies {
   config: Config;
@@ -103,7 +106,9 @@ export function createApp({
     ...(limited ? { beforeHandler: perUserLimit(limiter) } : {}),
   };
   const lifecycle = { client: new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE }), shipmentsTaskQueue: taskQueues(config).shipments, erpRequestTimeoutMs: config.ERP_REQUEST_TIMEOUT_MS };
-  const api = apiRouters(deps, databaseRules(db), identity, lifecycle, { store: documentStoreFromConfig(config), maxBytes: config.DOCUMENT_MAX_BYTES }, createSearchEngine(config, db), outboundPolicyFor(config.NODE_ENV));
+  // One LISTEN per API process, opened with its first live stream (api/live/hub.ts).
+  const live = new LiveHub({ listen: (handlers) => listenLive(db, handlers), heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000, clientBufferBytes: config.LIVE_CLIENT_BUFFER_BYTES, maxStreams: config.LIVE_MAX_STREAMS, log });
+  const api = apiRouters(deps, databaseRules(db), identity, lifecycle, { store: documentStoreFromConfig(config), maxBytes: config.DOCUMENT_MAX_BYTES }, createSearchEngine(config, db), outboundPolicyFor(config.NODE_ENV), live);
   const docs = docsRoutes({ oidcIssuer: config.OIDC_ISSUER }); // public, outside the policy table: the OpenAPI contract and its docs page
   app.use(allowedMethods([health, ...api, docs]));
   app.use(health.routes());
@@ -130,6 +135,8 @@ export function apiRouters(
   search: SearchEngine = postgresSearchEngine(deps.db),
   // Which ERP and webhook URLs may be configured: loopback only outside production (integrations/outbound-url.ts).
   outbound: OutboundPolicy = outboundPolicyFor('production'),
+  // Without a hub (a router built only to list its routes), the live stream answers 503.
+  live: LiveHub | undefined = undefined,
 ): Array<Router<ApiState>> {
   const masterData = new Router<ApiState>({ prefix: '/api/v1' });
   resourceRoutes(masterData, deps, vehicles);
@@ -156,6 +163,7 @@ export function apiRouters(
     sdsRoutes(deps, rules),
     shipmentComplianceRoutes(deps, lifecycle.client),
     searchRoutes(deps, search),
+    telemetryRoutes(deps, live),
     integrationRoutes(deps, outbound),
     adminRoutes(deps),
   ];

@@ -22,6 +22,7 @@ import { byUnParams, compatibilityQuery, listQuery as dangerousGoodsListQuery, p
 import { createCompany, reason as adminShipmentsQuery } from './routes/admin.js';
 import { lifecycleViews, transitionBodies } from './routes/shipment-lifecycle.js';
 import { searchOperations } from './routes/search.js';
+import { telemetryOperations } from './routes/telemetry.js';
 import { integrationOperations, webhookSubscriptions, webhookSubscriptionView } from './routes/integrations.js';
 import { outboundPolicyFor } from '../integrations/outbound-url.js';
 import { incidentBodies, incidentListQuery, incidentViews } from './routes/incidents.js';
@@ -69,6 +70,8 @@ interface Success {
   schema?: z.ZodType;
   /** Instead of a JSON schema: the media types of a body of bytes (a document download). */
   binary?: readonly string[];
+  /** A second media type of the same answer, a stream of text (Server-Sent Events) the client asks for by Accept. */
+  stream?: 'text/event-stream';
   /** Names of header components (ETag, Location, …) the answer carries. */
   headers?: HeaderName[];
   /** What a client (or a stateful fuzzer) can do next with this answer: OpenAPI links by name. */
@@ -119,6 +122,7 @@ const TAGS = {
   Incidents: 'Incident response: a report starts the incident\'s workflow (notifications, escalation, the authority\'s report); emergency coordination moves it to CLOSED.',
   Documents: 'Uploaded files (SDS, DG declarations, manifests, proof of delivery, inspection photos), their download, and the processing of manifests and DG declarations.',
   'Safety data sheets': "The company's SDS library: each product's revisions, the current one, and those past their five-year review.",
+  Telemetry: 'Where your vehicles are and have been (last known positions, tracks downsampled for long ranges), and the live stream of your company’s positions and alarms.',
   Search: 'One search over the DG catalogue and your company’s shipments, vehicles, drivers, documents and SDS: typo-tolerant, ranked, faceted, highlighted; suggestions as you type.',
   Integrations: "Your company's ERP connection (SAP-style OData or a generic REST endpoint), told about each shipment at booking, departure, delivery and cancellation, and the record of every call.",
   Webhooks: 'Signed HTTP callbacks to your own systems on shipment events, and their deliveries.',
@@ -974,6 +978,7 @@ function handWritten(): Record<Exclude<PolicyRoute, FromCollections>, OperationS
   return {
     ...lifecycleOperations(),
     ...searchOperations(),
+    ...telemetryOperations(),
     ...incidentOperations(),
     ...alarmOperations(),
     ...inspectionOperations(),
@@ -1271,8 +1276,9 @@ function documentedQuery(query: z.ZodObject): z.ZodObject {
 }
 
 /** A success answer: its headers, links, and a JSON body or bytes of the media types named. */
-function successResponse({ status, description, schema, binary, headers, links }: Success): [string, ResponseConfig] {
-  const content = schema ? { 'application/json': { schema } } : binary ? Object.fromEntries(binary.map((type) => [type, { schema: { type: 'string' as const, format: 'binary' } }])) : undefined;
+function successResponse({ status, description, schema, binary, stream, headers, links }: Success): [string, ResponseConfig] {
+  const json = schema ? { 'application/json': { schema }, ...(stream ? { [stream]: { schema: { type: 'string' as const } } } : {}) } : undefined;
+  const content = json ?? (binary ? Object.fromEntries(binary.map((type) => [type, { schema: { type: 'string' as const, format: 'binary' } }])) : undefined);
   return [String(status), { description, headers: headerRefs([...(headers ?? []), ...RATE_LIMIT_HEADERS]), ...(links ? { links } : {}), ...(content ? { content } : {}) }];
 }
 

@@ -69,6 +69,7 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
     log,
     documents: documentStoreFromConfig(config),
     search: { databaseUrl: config.DATABASE_URL, external: externalSearchEngine(config) },
+    telemetryRetention: { rawDays: config.TELEMETRY_RETENTION_DAYS, rollupDays: config.TELEMETRY_ROLLUP_RETENTION_DAYS, lookbackHours: config.TELEMETRY_ROLLUP_LOOKBACK_HOURS },
   });
   // One worker per bounded context's task queue, sharing the connection, the bundle and the activities.
   const all = taskQueues(config);
@@ -100,12 +101,14 @@ export async function startWorker(config: Config, db: Database, log: Logger, opt
 }
 
 /**
- * The platform's scheduled work: telemetry partitions ahead of the data (daily), expired
+ * The platform's scheduled work: telemetry partitions ahead of the data (daily), telemetry rolled up
+ * by the hour and aged out (hourly), expired
  * idempotency keys purged (hourly), audit chain heads sealed (every 5 minutes: a rewrite of
  * entries older than that no longer matches a seal), the government DG catalogue synced (daily).
  */
 export const SCHEDULES = [
   { name: 'telemetry-maintenance', workflowType: 'telemetryMaintenanceWorkflow', every: '1 day' },
+  { name: 'telemetry-rollup', workflowType: 'telemetryRollupWorkflow', every: '1 hour' },
   { name: 'idempotency-purge', workflowType: 'idempotencyPurgeWorkflow', every: '1 hour' },
   { name: 'audit-checkpoint', workflowType: 'auditCheckpointWorkflow', every: '5 minutes' },
   { name: 'catalogue-sync', workflowType: 'catalogueSyncWorkflow', every: '1 day' },

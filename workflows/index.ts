@@ -1,4 +1,4 @@
-export { telemetryMaintenanceWorkflow } from './telemetry-maintenance.js';
+export { telemetryMaintenanceWorkflow, telemetryRollupWorkflow } from './telemetry-maintenance.js';
 export { auditCheckpointWorkflow } from './audit-checkpoint.js';
 export { idempotencyPurgeWorkflow } from './idempotency-purge.js';
 export { shipmentWorkflow } from './shipment.js';

@@ -6,8 +6,9 @@ import { Migration } from '@mikro-orm/migrations';
  * - With TimescaleDB: a continuous aggregate kept by Timescale's own refresh policy, real-time
  *   (the hours not yet materialised are aggregated on read), behind a view that shows only the
  *   caller's company (a continuous aggregate takes no row-level security); retention drops chunks.
- * - Otherwise: a table kept by the scheduled telemetry-rollup workflow (run_telemetry_rollup,
- *   which recomputes whole hours within a look-back window, so a late point is counted), and
+ * - Otherwise: a table kept by the scheduled telemetry-rollup workflow (run_telemetry_rollup
+ *   recomputes one whole hour; the activity runs the hours of a look-back window, so a late point
+ *   is counted), and
  *   retention through pg_partman (its partitions older than the configured age dropped, the
  *   default partition's old rows deleted).
  * The functions run as the owner (SECURITY DEFINER): they work across companies, which the app
@@ -36,7 +37,7 @@ export class Migration20261202020000TelemetryRollups extends Migration {
       this.addSql('GRANT SELECT ON telemetry_hourly TO safeshipper_app');
       // Real-time aggregation: every hour reads as rolled up.
       this.addSql(`CREATE FUNCTION telemetry_rolled_until() RETURNS timestamptz LANGUAGE sql STABLE AS $$ SELECT now() $$`);
-      this.addSql(`CREATE FUNCTION run_telemetry_rollup(p_lookback_hours integer) RETURNS integer LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$ SELECT NULL::integer $$`);
+      this.addSql(`CREATE FUNCTION run_telemetry_rollup(p_hour timestamptz) RETURNS integer LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$ SELECT NULL::integer $$`);
       this.addSql(`
         CREATE FUNCTION apply_telemetry_retention(p_raw_days integer, p_rollup_days integer, OUT partitions_dropped integer, OUT rollup_rows_deleted integer)
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS
@@ -73,28 +74,29 @@ export class Migration20261202020000TelemetryRollups extends Migration {
       this.addSql('GRANT SELECT ON telemetry_hourly TO safeshipper_app');
       this.addSql(`CREATE TABLE telemetry_rollup_state (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), rolled_until timestamptz NOT NULL)`);
       this.addSql(`CREATE FUNCTION telemetry_rolled_until() RETURNS timestamptz LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$ SELECT rolled_until FROM telemetry_rollup_state $$`);
-      // Whole hours only (the current one is still filling); each recomputed from its points, so running twice changes nothing.
+      // One whole hour (the current one is still filling), recomputed from its points, so running it again changes nothing and a
+      // late point is counted. The workflow's activity rolls the hours oldest first: the mark says every hour before it is rolled.
       this.addSql(`
-        CREATE FUNCTION run_telemetry_rollup(p_lookback_hours integer) RETURNS integer
+        CREATE FUNCTION run_telemetry_rollup(p_hour timestamptz) RETURNS integer
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS
         $$ DECLARE
-          v_to timestamptz := date_trunc('hour', now());
-          v_from timestamptz := date_trunc('hour', now()) - make_interval(hours => p_lookback_hours);
+          v_from timestamptz := date_trunc('hour', p_hour);
           v_rows integer;
         BEGIN
-          DELETE FROM telemetry_hourly WHERE hour >= v_from AND hour < v_to;
+          IF v_from >= date_trunc('hour', now()) THEN RAISE EXCEPTION 'hour % has not ended', v_from USING ERRCODE = '22023'; END IF;
+          DELETE FROM telemetry_hourly WHERE hour = v_from;
           INSERT INTO telemetry_hourly (company_id, device_id, hour, vehicle_id, points, first_at, last_at, fix_at, fix_location, fix_speed_kmh, fix_heading_deg, avg_speed_kmh, max_speed_kmh, min_temperature_c, max_temperature_c)
-          SELECT (array_agg(company_id))[1], device_id, date_trunc('hour', recorded_at),
+          SELECT (array_agg(company_id))[1], device_id, v_from,
                  (array_agg(vehicle_id ORDER BY recorded_at DESC, sequence DESC))[1], count(*)::int, min(recorded_at), max(recorded_at),
                  max(recorded_at) FILTER (WHERE location IS NOT NULL),
                  (array_agg(location ORDER BY recorded_at DESC, sequence DESC) FILTER (WHERE location IS NOT NULL))[1],
                  (array_agg(speed_kmh ORDER BY recorded_at DESC, sequence DESC) FILTER (WHERE location IS NOT NULL))[1],
                  (array_agg(heading_deg ORDER BY recorded_at DESC, sequence DESC) FILTER (WHERE location IS NOT NULL))[1],
                  avg(speed_kmh)::real, max(speed_kmh), min(temperature_c), max(temperature_c)
-            FROM telemetry_points WHERE recorded_at >= v_from AND recorded_at < v_to
-           GROUP BY device_id, date_trunc('hour', recorded_at);
+            FROM telemetry_points WHERE recorded_at >= v_from AND recorded_at < v_from + interval '1 hour'
+           GROUP BY device_id;
           GET DIAGNOSTICS v_rows = ROW_COUNT;
-          INSERT INTO telemetry_rollup_state (rolled_until) VALUES (v_to)
+          INSERT INTO telemetry_rollup_state (rolled_until) VALUES (v_from + interval '1 hour')
             ON CONFLICT (singleton) DO UPDATE SET rolled_until = greatest(telemetry_rollup_state.rolled_until, EXCLUDED.rolled_until);
           RETURN v_rows;
         END $$`);
@@ -118,7 +120,7 @@ export class Migration20261202020000TelemetryRollups extends Migration {
           GET DIAGNOSTICS rollup_rows_deleted = ROW_COUNT;
         END $$`);
     }
-    for (const fn of ['telemetry_rolled_until()', 'run_telemetry_rollup(integer)', 'apply_telemetry_retention(integer, integer)']) {
+    for (const fn of ['telemetry_rolled_until()', 'run_telemetry_rollup(timestamptz)', 'apply_telemetry_retention(integer, integer)']) {
       this.addSql(`REVOKE ALL ON FUNCTION ${fn} FROM PUBLIC`);
       this.addSql(`GRANT EXECUTE ON FUNCTION ${fn} TO safeshipper_app`);
     }

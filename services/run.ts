@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../config/logger.js';
 import { openDatabase } from '../db/orm.js';
 import { startApi } from '../api/server.js';
 import { startIngest } from '../ingest/index.js';
+import { startDetection } from '../ingest/detection/index.js';
 import { startApiCluster } from './api-cluster.js';
 import { startWorker } from './worker.js';
 
@@ -47,7 +48,10 @@ export async function startServices(names: readonly ServiceName[], env: NodeJS.P
       urls.worker = `${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`;
     }
     if (db && inProcess.includes('ingest')) {
-      const ingest = await startIngest(config, db, log);
+      // Detection first: the broker commits nothing before its detector (and the relay to Temporal) is running; it stops after the broker.
+      const detection = await startDetection(config, db, log);
+      stops.push(() => detection.close());
+      const ingest = await startIngest(config, db, log, { detector: detection.detector });
       stops.push(() => ingest.close());
       urls.ingest = ingest.url;
     }

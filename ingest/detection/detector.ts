@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { deviceSensorLimits, raiseAlarm, saveVehicleRoadStates, vehicleRoadContexts, type VehicleRoadContext } from '../../db/alarms.js';
 import { geofencesCovering } from '../../db/geofences.js';
 import { notifyLive } from '../../db/live-feed.js';
-import type { EntityManager } from '../../db/orm.js';
 import { insertTelemetryEvents, type NewTelemetryEvent } from '../../db/telemetry-events.js';
 import type { AlarmRule } from '../../domain/alarm-lifecycle.js';
 import { EMPTY_ROAD_STATE, sameRoadState, stepRoad, type RoadEvent, type RoadState } from '../../domain/geofence-rules.js';
@@ -11,27 +10,8 @@ import { sensorViolations, type SensorLimits, type SensorReadings } from '../../
 import type { IncidentInput } from '../../workflows/contracts/incident.js';
 import { incidentWorkflowId } from '../../workflows/contracts/incident.js';
 import { shipmentWorkflowId } from '../../workflows/contracts/shipment.js';
+import type { Detector, StoredPoint } from '../pipeline.js';
 import type { GeofenceIndex } from './geofence-index.js';
-
-/** A point the pipeline has just stored (duplicates excluded), as db/telemetry.ts's TelemetryPoint. */
-export interface StoredPoint {
-  companyId: string;
-  deviceId: string;
-  vehicleId: string | null;
-  recordedAt: Date;
-  sequence: number;
-  lat: number | null;
-  lon: number | null;
-  speedKmh: number | null;
-  headingDeg: number | null;
-  accuracyM: number | null;
-  sensors: Readonly<Record<string, number | boolean | string>>;
-}
-
-/** Called by the pipeline inside the commit transaction, once per company, after the points are inserted. */
-export interface Detector {
-  detect(tx: EntityManager, companyId: string, points: readonly StoredPoint[]): Promise<void>;
-}
 
 const NO_LIMITS: SensorLimits = { temperatureMinC: null, temperatureMaxC: null, tiltMaxDeg: null };
 

@@ -4,11 +4,12 @@ import type { Logger } from '../../config/logger.js';
 import { GEOFENCES_CHANNEL } from '../../db/geofences.js';
 import type { Database } from '../../db/orm.js';
 import { listenForNotifications, PENDING_EVENTS_CHANNEL } from '../../db/telemetry-events.js';
-import { createDetector, type Detector } from './detector.js';
+import type { Detector } from '../pipeline.js';
+import { createDetector } from './detector.js';
 import { GeofenceIndex } from './geofence-index.js';
 import { EventRelay } from './relay.js';
 
-export type { Detector, StoredPoint } from './detector.js';
+export type { Detector, StoredPoint } from '../pipeline.js';
 
 /** How often the relay looks for events whose NOTIFY it missed (a listener reconnecting, a failed send). */
 const SWEEP_EVERY_MS = 5_000;

@@ -67,7 +67,12 @@ export class DeviceAuth {
     const taken = await Promise.allSettled(budgets.map(({ limiter, key }) => limiter.consume(key)));
     if (taken.some((result) => result.status === 'rejected')) return { ok: false, returnCode: CONNACK.SERVER_UNAVAILABLE, reason: 'too many failed CONNECTs; try again later' };
     const seen = this.changeCount(username);
-    let credentials = await deviceCredentials(this.db, username);
+    // PostgreSQL unreachable is not a failed guess: the budgets are given back, so devices reconnect as soon as it returns.
+    const giveBack = async (error: unknown): Promise<never> => {
+      await Promise.all(budgets.map(({ limiter, key }) => limiter.reward(key, 1)));
+      throw error;
+    };
+    let credentials = await deviceCredentials(this.db, username).catch(giveBack);
     // An unknown or revoked username is verified against a dummy hash: the same work as a wrong secret.
     if (!(await verifyDeviceSecret(password.toString('utf8'), credentials?.secretHash))) return { ok: false, returnCode: CONNACK.BAD_CREDENTIALS, reason: 'bad username or secret' };
     await Promise.all(budgets.map(({ limiter, key }) => limiter.reward(key, 1)));
@@ -75,7 +80,7 @@ export class DeviceAuth {
     // Rotated or revoked while the secret was being checked: the change was announced before
     // this session was known, so it is read again here.
     if (this.changeCount(username) !== seen) {
-      const now = await deviceCredentials(this.db, username);
+      const now = await deviceCredentials(this.db, username).catch(giveBack);
       if (!now || now.deviceId !== credentials!.deviceId || now.secretHash !== credentials!.secretHash) return { ok: false, returnCode: CONNACK.BAD_CREDENTIALS, reason: 'credentials changed' };
       credentials = now;
     }
@@ -103,7 +108,19 @@ export class DeviceAuth {
   async publisher(client: Client | null): Promise<DeviceSession | undefined> {
     const session = client ? this.sessions.get(client) : undefined;
     if (!client || !session || session.revoked) return undefined;
-    if (!this.options.hearingChanges() || session.seen !== this.changeCount(session.username)) await this.recheck(client, session);
+    if (!this.options.hearingChanges() || session.seen !== this.changeCount(session.username)) {
+      // PostgreSQL unreachable: the publish waits (unacknowledged) until the credentials can be read, as its points would wait for their commit.
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await this.recheck(client, session);
+          break;
+        } catch (error) {
+          if (client.conn.destroyed) return undefined;
+          if (attempt === 0) this.log.warn({ err: error, device: session.username }, 'device credentials could not be re-read; holding its publish');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** Math.min(attempt, 6))));
+        }
+      }
+    }
     return session.revoked ? undefined : session;
   }
 

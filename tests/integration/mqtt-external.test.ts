@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandsTopic, telemetryTopic } from '../../domain/telemetry-topics.js';
 import { MOSQUITTO_INGEST_USER, mosquitto, mosquittoPaths } from '../../infra/stack/mosquitto.js';
-import { stackContext } from '../../infra/stack/stack.js';
+import { ensure, ensureDebianPackages, stackContext } from '../../infra/stack/stack.js';
 import type { StackContext } from '../../infra/stack/component.js';
 import { brokerSecretHash, DEVICES_MARKER } from '../../security/broker-secrets.js';
 import { hashDeviceSecret, newDeviceSecret } from '../../security/device-secrets.js';
@@ -93,7 +93,12 @@ describe('external MQTT broker (mosquitto) and ingest processes sharing its subs
       await ensureDebianPackages([component], ctx.settings.logs + '/apt.log');
       await ensure(ctx, component);`;
     const paths = mosquittoPaths(root);
-    await Promise.all([processRun(up, stackEnv), processRun(up, stackEnv)]);
+    const upHere = async () => {
+      const component = mosquitto(ctx);
+      await ensureDebianPackages([component], join(ctx.settings.logs, 'apt.log'));
+      await ensure(ctx, component);
+    };
+    await Promise.all([processRun(up, stackEnv), upHere()]);
     const first = await brokersFor(paths.config);
     expect(first).toHaveLength(1);
     expect(await mosquitto(ctx).health()).toEqual({ ok: true, detail: 'mosquitto version 2.0.11' });
@@ -101,7 +106,7 @@ describe('external MQTT broker (mosquitto) and ingest processes sharing its subs
     // A device line (as ingest writes it) survives the next `stack up`, which finds the broker running.
     const line = `stack-test-device:${await brokerSecretHash('x')}`;
     await writeFile(paths.passwords, `${await readFile(paths.passwords, 'utf8')}${line}\n`);
-    await processRun(up, stackEnv);
+    await upHere();
     expect(await brokersFor(paths.config)).toEqual(first);
     const passwords = await readFile(paths.passwords, 'utf8');
     expect(passwords.split('\n').filter((entry) => entry.startsWith(`${MOSQUITTO_INGEST_USER}:$7$`))).toHaveLength(1);
@@ -112,7 +117,7 @@ describe('external MQTT broker (mosquitto) and ingest processes sharing its subs
   const devicesUrl = () => `mqtt://127.0.0.1:${ctx.settings.mosquittoPort}`;
 
   /** `node --import tsx services/main.ts ingest` in external mode; resolves once it holds its subscriptions. */
-  const startIngestProcess = async (clientId: string) => {
+  const startIngestProcess = async (clientId: string, group = 'ingest') => {
     const paths = mosquittoPaths(root);
     const child = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts', 'ingest'], {
       env: {
@@ -123,6 +128,7 @@ describe('external MQTT broker (mosquitto) and ingest processes sharing its subs
         MQTT_BROKER_USERNAME: MOSQUITTO_INGEST_USER,
         MQTT_BROKER_PASSWORD: ctx.secrets.mosquittoIngestPassword,
         MQTT_BROKER_CLIENT_ID: clientId,
+        MQTT_SHARE_GROUP: group,
         MQTT_BROKER_PASSWORD_FILE: paths.passwords,
         MQTT_BROKER_PID_FILE: join(ctx.settings.pids, 'mosquitto.pid'),
         LOG_LEVEL: 'info',
@@ -206,43 +212,13 @@ describe('external MQTT broker (mosquitto) and ingest processes sharing its subs
     return rowsOf(deviceId);
   };
 
-  it('K QoS 1 points while the ingest process is SIGKILLed and restarted: exactly K rows (persistent session)', async () => {
-    let ingest = await startIngestProcess('ingest-test-a');
-    const device = await provisionDevice(`ext-kill-${Date.now().toString(36)}`);
-    const client = await connectDevice(device);
-    const K = 400;
-    const base = Date.now() - 60_000;
-    for (let seq = 0; seq < K; seq += 1) {
-      // The broker's PUBACK: the point is the broker's to deliver from here on.
-      await client.publishAsync(telemetryTopic(device.username), point(base, seq), { qos: 1 });
-      if (seq === 150) await ingest.kill();
-    }
-    ingest = await startIngestProcess('ingest-test-a');
-    expect(ingest.lines.find((line) => line.msg === 'external broker connected')?.sessionPresent).toBe(true);
-    expect(await untilRows(device.id, K)).toEqual({ n: K, seqs: K });
-    // Redeliveries of what the killed process had committed but not acknowledged were stored once.
-    await ingest.stop();
-    expect(await rowsOf(device.id)).toEqual({ n: K, seqs: K });
-  });
-
-  it('two ingest processes sharing the subscription both take work, and every point is stored once', async () => {
-    const a = await startIngestProcess('ingest-test-a');
-    const b = await startIngestProcess('ingest-test-b');
-    const device = await provisionDevice(`ext-share-${Date.now().toString(36)}`);
-    const client = await connectDevice(device);
-    const N = 200;
-    const base = Date.now() - 120_000;
-    await Promise.all(Array.from({ length: N }, (_, seq) => client.publishAsync(telemetryTopic(device.username), point(base, seq), { qos: 1 })));
-    expect(await untilRows(device.id, N)).toEqual({ n: N, seqs: N });
-    const [byA, byB] = [await a.stop(), await b.stop()];
-    expect(byA).toBeGreaterThan(0);
-    expect(byB).toBeGreaterThan(0);
-    // Each message acknowledged once, by one of them (both were connected throughout: nothing redelivered).
-    expect(byA + byB).toBe(N);
-  });
+  type IngestProcess = Awaited<ReturnType<typeof startIngestProcess>>;
+  /** a and b share the group `ingest`; c is alone in group `kill` (every group gets each message once), killed in the last test. */
+  let a: IngestProcess, b: IngestProcess, c: IngestProcess;
 
   it('mosquitto enforces the devices ACL and credentials: own topics only, revocation disconnects', async () => {
-    const ingest = await startIngestProcess('ingest-test-a');
+    // Started side by side: each process costs seconds of start-up on a loaded machine.
+    [a, b, c] = await Promise.all([startIngestProcess('ingest-test-a'), startIngestProcess('ingest-test-b'), startIngestProcess('ingest-test-c', 'kill')]);
     const suffix = Date.now().toString(36);
     const [x, y] = [await provisionDevice(`ext-acl-x-${suffix}`), await provisionDevice(`ext-acl-y-${suffix}`)];
     const [clientX, clientY] = [await connectDevice(x), await connectDevice(y)];
@@ -263,7 +239,7 @@ describe('external MQTT broker (mosquitto) and ingest processes sharing its subs
     clientY.on('message', (topic) => seenByY.push(topic));
     await x2.subscribeAsync([commandsTopic(y.username), commandsTopic(x.username)], { qos: 1 });
     await clientY.subscribeAsync(commandsTopic(y.username), { qos: 1 });
-    const service = mqtt.connect(serviceUrl(), { username: MOSQUITTO_INGEST_USER, password: ctx.secrets.mosquittoIngestPassword, clientId: `ingest-test-commands`, protocolVersion: 5, reconnectPeriod: 0 });
+    const service = mqtt.connect(serviceUrl(), { username: MOSQUITTO_INGEST_USER, password: ctx.secrets.mosquittoIngestPassword, clientId: 'ingest-test-commands', protocolVersion: 5, reconnectPeriod: 0 });
     clients.push(service);
     await new Promise((resolve) => service.once('connect', resolve));
     await service.publishAsync(commandsTopic(y.username), '{"cmd":"for-y"}', { qos: 1 });
@@ -278,6 +254,38 @@ describe('external MQTT broker (mosquitto) and ingest processes sharing its subs
     await owner.query('UPDATE devices SET revoked_at = now() WHERE id = $1', [y.id]);
     await closed;
     await expect(connectDevice(y, 1)).rejects.toMatchObject({ code: 135 });
-    await ingest.stop();
+  });
+
+  it('two ingest processes sharing the subscription both take work, and every point is stored once', async () => {
+    const device = await provisionDevice(`ext-share-${Date.now().toString(36)}`);
+    const client = await connectDevice(device);
+    const N = 200;
+    const base = Date.now() - 120_000;
+    await Promise.all(Array.from({ length: N }, (_, seq) => client.publishAsync(telemetryTopic(device.username), point(base, seq), { qos: 1 })));
+    expect(await untilRows(device.id, N)).toEqual({ n: N, seqs: N });
+    const [byA, byB] = await Promise.all([a.stop(), b.stop()]);
+    expect(byA).toBeGreaterThan(0);
+    expect(byB).toBeGreaterThan(0);
+    // Each message of group `ingest` acknowledged once, by one of them (both connected throughout: nothing redelivered;
+    // the previous test's messages were refused by the broker or were commands, never theirs).
+    expect(byA + byB).toBe(N);
+  });
+
+  it('K QoS 1 points while the ingest process is SIGKILLed and restarted: exactly K rows (persistent session)', async () => {
+    const device = await provisionDevice(`ext-kill-${Date.now().toString(36)}`);
+    const client = await connectDevice(device);
+    const K = 400;
+    const base = Date.now() - 60_000;
+    for (let seq = 0; seq < K; seq += 1) {
+      // The broker's PUBACK: from here on the point is the broker's to deliver.
+      await client.publishAsync(telemetryTopic(device.username), point(base, seq), { qos: 1 });
+      if (seq === 150) await c.kill();
+    }
+    c = await startIngestProcess('ingest-test-c', 'kill');
+    expect(c.lines.find((line) => line.msg === 'external broker connected')?.sessionPresent).toBe(true);
+    expect(await untilRows(device.id, K)).toEqual({ n: K, seqs: K });
+    await c.stop();
+    // Redeliveries of what the killed process had committed but not acknowledged were stored once.
+    expect(await rowsOf(device.id)).toEqual({ n: K, seqs: K });
   });
 });

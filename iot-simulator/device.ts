@@ -36,7 +36,7 @@ export interface DeviceOptions {
   random: () => number;
   mqtt?: IClientOptions;
   now?: () => number;
-  onAck?: (latencyMs: number, points: number) => void;
+  onAck?: (latencyMs: number, points: readonly SimPoint[]) => void;
   onEvent?: (event: DeviceEvent) => void;
 }
 
@@ -155,7 +155,7 @@ export class SimulatedDevice {
     }).then(() => {
       client.on('connect', () => {
         this.options.onEvent?.({ type: 'connected', username: this.username });
-        this.announce();
+        void this.announce().catch(() => undefined);
         this.send();
       });
       client.on('close', () => this.options.onEvent?.({ type: 'disconnected', username: this.username }));
@@ -168,13 +168,18 @@ export class SimulatedDevice {
         });
         client.subscribe(this.topics.commands, { qos: 1 });
       }
-      this.announce();
       this.send();
+      // Connected means announced: with QoS 1 the platform has recorded the device online.
+      return this.announce();
     });
   }
 
-  private announce(): void {
-    if (this.options.status) this.client?.publish(this.topics.status, encodeStatus('online', this.now()), { qos: this.options.qos });
+  private announce(): Promise<void> {
+    const client = this.client;
+    if (!this.options.status || !client) return Promise.resolve();
+    return new Promise((resolve, reject) =>
+      client.publish(this.topics.status, encodeStatus('online', this.now()), { qos: this.options.qos }, (error) => (error ? reject(error) : resolve())),
+    );
   }
 
   /** Makes `count` points (the vehicle moves on between them) and sends what the in-flight window allows. */
@@ -326,7 +331,7 @@ export class SimulatedDevice {
     } else {
       this.counters.acked += message.points.length;
       this.counters.ackedMessages++;
-      this.options.onAck?.(this.now() - message.sentAt, message.points.length);
+      this.options.onAck?.(this.now() - message.sentAt, message.points);
     }
     this.send();
   }

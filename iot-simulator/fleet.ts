@@ -2,6 +2,7 @@ import type { IClientOptions } from 'mqtt';
 import { SimulatedDevice, type DeviceCounters, type DeviceCredentials, type DeviceEvent } from './device.js';
 import type { Fault } from './faults.js';
 import { MeasuredRoute } from './geo.js';
+import type { SimPoint } from './payload.js';
 import { provisionDevices, type ProvisionOptions } from './provision.js';
 import { ROUTES, type RouteName } from './routes.js';
 
@@ -45,6 +46,8 @@ export interface FleetOptions {
   /** Extra mqtt.js options for every device (protocolVersion 5 through an external broker, keepalive, …). */
   mqtt?: IClientOptions;
   onEvent?: (event: DeviceEvent) => void;
+  /** Each acknowledged message's points (QoS 1: committed by the platform), as sent. */
+  onAcked?: (username: string, points: readonly SimPoint[]) => void;
 }
 
 export interface FleetStats extends Omit<DeviceCounters, 'inflightMessages'> {
@@ -126,7 +129,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       flood: mode === 'flood',
       random: seeded(Math.floor(random() * 2 ** 32)),
       ...(options.mqtt ? { mqtt: options.mqtt } : {}),
-      onAck: (ms) => latencies.push(ms),
+      onAck: (ms, points) => {
+        latencies.push(ms);
+        options.onAcked?.(device.username, points);
+      },
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
   });

@@ -36,7 +36,8 @@ export async function syncBrokerPasswords(db: Database, log: Logger, options: Br
   const pass = async () => {
     await brokerPasswordLines(db, async (devices) => {
       const current = await readFile(options.passwordFile, 'utf8');
-      const services = new Set(current.slice(0, Math.max(0, current.indexOf(DEVICES_MARKER))).split('\n').map((line) => line.split(':')[0]));
+      const marker = current.indexOf(DEVICES_MARKER);
+      const services = new Set((marker === -1 ? current : current.slice(0, marker)).split('\n').map((line) => line.split(':')[0]));
       // A device may not be named like a service account: it would get that account's rights.
       const allowed = devices.filter((device) => !services.has(device.username));
       if (allowed.length !== devices.length) log.warn({ usernames: devices.filter((d) => services.has(d.username)).map((d) => d.username) }, 'devices named like broker service accounts are left out of the broker');

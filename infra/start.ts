@@ -2,6 +2,7 @@ import { DEMO_COMPANIES } from '../db/seed.js';
 import { explainStartupError, startServices } from '../services/run.js';
 import { telemetryTopic } from '../domain/telemetry-topics.js';
 import { prepareDatabase } from './dev-data.js';
+import { startDemoFleet } from './demo-fleet.js';
 import { report, step, StackError } from './stack/progress.js';
 import { stackContext, up } from './stack/stack.js';
 
@@ -20,6 +21,13 @@ async function main(): Promise<void> {
       throw new StackError(explainStartupError(error));
     }),
   );
+  // A living system to look at (live stream, positions, geofence crossings); SAFESHIPPER_DEMO_FLEET=off leaves it out.
+  const fleet =
+    env.SAFESHIPPER_DEMO_FLEET === 'off' || !running.urls.api || !running.urls.ingest
+      ? undefined
+      : await step('demo fleet: 3 simulated tankers (iot-simulator)', () =>
+          startDemoFleet({ apiUrl: running.urls.api!, mqttUrl: running.urls.ingest!, issuer: env.OIDC_ISSUER!, stackRoot: ctx.settings.root }),
+        ).catch((error: unknown) => void console.warn(`demo fleet not started: ${(error as Error).message}`));
   const s = ctx.settings;
   const users = ['viewer', 'driver', 'operator', 'manager', 'admin'];
   console.log(`
@@ -31,6 +39,7 @@ SafeShipper is running (ready in ${((Date.now() - started) / 1000).toFixed(1)}s)
   Keycloak       http://localhost:${s.keycloakPort}/admin   (admin / see .stack/secrets.json)
   MQTT           ${running.urls.ingest}   (demo device ${device.mqttUsername}, secret ${device.secret})
                  publish JSON to ${telemetryTopic(device.mqttUsername)} with client id ${device.mqttUsername}
+  Demo fleet     ${fleet ? `${fleet.devices.map((d) => d.username).join(', ')} driving the Hume, West Gate–Monash and Princes routes (npm run simulator -- --help for more)` : 'off'}
   PostgreSQL     postgresql://127.0.0.1:${s.pgPort}/safeshipper   (credentials in .stack/stack.env)
   Redis          ${stackEnv.REDIS_URL}   (rate-limit counters shared by API replicas)
 
@@ -48,7 +57,7 @@ Get a token:
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping api, ingest and worker (the stack keeps running; \`npm run stack -- down\` stops it)`);
-    running.stop().then(
+    (fleet ? fleet.stop({ drainMs: 2000 }) : Promise.resolve()).then(() => running.stop()).then(
       () => process.exit(0),
       (error: unknown) => {
         console.error(error);

@@ -4,6 +4,7 @@ import { taskQueues } from '../config/env.js';
 import { shipmentLifecycleRoutes } from './routes/shipment-lifecycle.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { alarmRoutes } from './routes/alarms.js';
+import { sensorRuleRoutes } from './routes/sensor-rules.js';
 import { inspectionRoutes } from './routes/inspections.js';
 import { INSPECTION_TASK_QUEUE } from '../workflows/contracts/inspection.js';
 import { siblingTaskQueue } from '../workflows/contracts/incident.js';
@@ -158,6 +159,7 @@ export function apiRouters(
     // The incidents queue carries the same deployment prefix as the shipments one.
     incidentRoutes(deps, lifecycle.client, siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE)),
     alarmRoutes(deps),
+    sensorRuleRoutes(deps),
     inspectionRoutes(deps, lifecycle.client, siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE, INSPECTION_TASK_QUEUE)),
     documentRoutes(deps, { ...documents, client: lifecycle.client, taskQueue: siblingTaskQueue(lifecycle.shipmentsTaskQueue, SHIPMENT_TASK_QUEUE, DOCUMENT_TASK_QUEUE) }),
     sdsRoutes(deps, rules),

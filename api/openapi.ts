@@ -27,6 +27,7 @@ import { integrationOperations, webhookSubscriptions, webhookSubscriptionView } 
 import { outboundPolicyFor } from '../integrations/outbound-url.js';
 import { incidentBodies, incidentListQuery, incidentViews } from './routes/incidents.js';
 import { alarmListQuery, alarmTransitionBody, alarmViews } from './routes/alarms.js';
+import { sensorRulesBody, sensorRulesView } from './routes/sensor-rules.js';
 import { inspectionBodies, inspectionHistoryQuery, inspectionViews } from './routes/inspections.js';
 import { documentListQuery, documentView, uploadForm, UPLOAD_FILE_FIELD } from './routes/documents.js';
 import { createSds, sdsListQuery, sdsView } from './routes/sds.js';
@@ -712,6 +713,7 @@ function incidentOperations() {
 function alarmOperations() {
   const params = idParams('id');
   const alarm = fresh(alarmViews.view).openapi('Alarm');
+  const sensorRules = fresh(sensorRulesView).openapi('SensorRules');
   const op = (event: 'acknowledge' | 'clear', summary: string, description: string, from: string): OperationSpec => ({
     operationId: `${event}Alarm`,
     summary,
@@ -743,6 +745,26 @@ function alarmOperations() {
       params,
       success: { status: 200, description: 'The alarm.', schema: alarm, headers: ['ETag'] },
       errors: { 404: 'No such alarm in your company.' },
+    },
+    'GET /api/v1/devices/:id/sensor-rules': {
+      operationId: 'getDeviceSensorRules',
+      summary: "A device's sensor limits",
+      description: 'The temperature band and tilt limit the alarms apply to this device; null is no band, or the default tilt.',
+      tag: 'Devices',
+      params,
+      success: { status: 200, description: 'The limits.', schema: sensorRules },
+      errors: { 404: 'No such device in your company.' },
+    },
+    'PUT /api/v1/devices/:id/sensor-rules': {
+      operationId: 'setDeviceSensorRules',
+      summary: "Set a device's sensor limits",
+      description:
+        'Sets all three limits (null: none, or the default tilt). For a self-reactive substance or organic peroxide that travels temperature controlled, the maximum is its control temperature (49 CFR 173.21(f)): above it the alarm is CRITICAL and starts an incident. Audited.',
+      tag: 'Devices',
+      params,
+      body: fresh(sensorRulesBody).openapi('SensorRulesUpdate'),
+      success: { status: 200, description: 'The limits as set.', schema: sensorRules },
+      errors: { ...BODY_ERRORS, 404: 'No such device in your company.', 422: 'The body did not pass validation (`errors` names each field), or the band is empty.' },
     },
     'POST /api/v1/alarms/:id/acknowledge': op('acknowledge', 'Acknowledge an alarm', 'ACTIVE_UNACK → ACTIVE_ACK: someone is on it.', 'ACTIVE_UNACK'),
     'POST /api/v1/alarms/:id/clear': op('clear', 'Clear an alarm', 'ACTIVE_UNACK or ACTIVE_ACK → CLEARED: the condition is dealt with; the next breach of the rule raises a new alarm.', 'ACTIVE_UNACK, ACTIVE_ACK'),

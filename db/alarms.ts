@@ -280,3 +280,35 @@ export async function writeAlarmTransition(em: EntityManager, id: string, change
   const column = change.event === 'acknowledge' ? 'acknowledged' : 'cleared';
   await em.execute(`UPDATE alarms SET state = ?, ${column}_by = ?::jsonb, ${column}_at = now(), version = version + 1, updated_at = now() WHERE id = ?`, [change.state, JSON.stringify(change.by), id], 'run');
 }
+
+export interface StoredSensorRules extends SensorLimits {
+  version: number;
+  updatedAt: string | null;
+}
+
+/** Whether the device is the transaction's company's (RLS hides another's). */
+export async function deviceExists(em: EntityManager, deviceId: string): Promise<boolean> {
+  return (await em.execute<Array<{ id: string }>>('SELECT id FROM devices WHERE id = ?', [deviceId])).length === 1;
+}
+
+/** The device's limits as set; all null (and version 0) when none were. */
+export async function sensorRules(em: EntityManager, deviceId: string): Promise<StoredSensorRules> {
+  const [row] = await em.execute<Array<{ temperature_min_c: number | null; temperature_max_c: number | null; tilt_max_deg: number | null; version: number; updated_at: string }>>(
+    `SELECT temperature_min_c, temperature_max_c, tilt_max_deg, version, ${iso('updated_at')} AS updated_at FROM device_sensor_rules WHERE device_id = ?`,
+    [deviceId],
+  );
+  return row
+    ? { temperatureMinC: row.temperature_min_c, temperatureMaxC: row.temperature_max_c, tiltMaxDeg: row.tilt_max_deg, version: row.version, updatedAt: row.updated_at }
+    : { temperatureMinC: null, temperatureMaxC: null, tiltMaxDeg: null, version: 0, updatedAt: null };
+}
+
+/** Sets the device's limits (all of them: a null is no limit, or the default). */
+export async function writeSensorRules(em: EntityManager, companyId: string, deviceId: string, limits: SensorLimits): Promise<void> {
+  await em.execute(
+    `INSERT INTO device_sensor_rules (device_id, company_id, temperature_min_c, temperature_max_c, tilt_max_deg) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (device_id) DO UPDATE SET temperature_min_c = EXCLUDED.temperature_min_c, temperature_max_c = EXCLUDED.temperature_max_c, tilt_max_deg = EXCLUDED.tilt_max_deg,
+       version = device_sensor_rules.version + 1, updated_at = now()`,
+    [deviceId, companyId, limits.temperatureMinC, limits.temperatureMaxC, limits.tiltMaxDeg],
+    'run',
+  );
+}

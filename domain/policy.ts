@@ -49,6 +49,9 @@ export const ROUTE_POLICY = {
   'DELETE /api/v1/devices/:id': 'manage_fleet',
   'POST /api/v1/devices/:id/rotate-secret': 'manage_fleet',
   'POST /api/v1/devices/:id/revoke': 'manage_fleet',
+  // A device's sensor limits (temperature band, tilt) that ingest's alarms apply.
+  'GET /api/v1/devices/:id/sensor-rules': 'view_shipments',
+  'PUT /api/v1/devices/:id/sensor-rules': 'manage_fleet',
   'GET /api/v1/shipments': 'view_shipments',
   'POST /api/v1/shipments': 'create_shipments',
   'GET /api/v1/shipments/:id': 'view_shipments',

@@ -208,4 +208,24 @@ describe('telemetry detection', () => {
     expect(after[0]!.id).not.toBe(alarmId);
     expect(after[0]!.incidentId).not.toBe(incidentId);
   });
+
+  it("a device's limits set through the API (audited) decide its temperature and tilt alarms", async () => {
+    const unit = await vehicleWithDevice('LIMITS');
+    const path = `/api/v1/devices/${unit.deviceId}/sensor-rules`;
+    expect(await json(await api.call('acme-viewer', 'GET', path), 200)).toEqual({ deviceId: unit.deviceId, temperatureMinC: null, temperatureMaxC: null, tiltMaxDeg: null, defaultTiltMaxDeg: 45, updatedAt: null });
+    expect((await api.call('acme-viewer', 'PUT', path, { body: { temperatureMinC: 2, temperatureMaxC: 8, tiltMaxDeg: 20 } })).status).toBe(403);
+    expect(await json(await api.call('acme-manager', 'PUT', path, { body: { temperatureMinC: 8, temperatureMaxC: 2, tiltMaxDeg: 20 } }), 422)).toMatchObject({ errors: [{ path: 'temperatureMaxC', message: 'must be above temperatureMinC' }] });
+    expect(await json(await api.call('acme-manager', 'PUT', path, { body: { temperatureMinC: 2, temperatureMaxC: 8, tiltMaxDeg: 20 } }), 200)).toMatchObject({ temperatureMinC: 2, temperatureMaxC: 8, tiltMaxDeg: 20 });
+    expect(await sql<{ action: string }>(`SELECT action FROM audit_log WHERE entity_type = 'device' AND entity_id = ? AND action = 'device.sensor_rules'`, [unit.deviceId])).toHaveLength(1);
+
+    await detect([point(unit, ORIGIN, { temperatureC: 7.5, tiltDeg: 15 }), point(unit, ORIGIN, { temperatureC: 9.5, tiltDeg: 25 })]);
+    const items = (await json(await api.call('acme-viewer', 'GET', `/api/v1/alarms?deviceId=${unit.deviceId}`), 200)).items as Array<Record<string, unknown>>;
+    expect(items.map((a) => [a.rule, a.severity, a.value, a.incidentId === null])).toEqual(
+      expect.arrayContaining([
+        ['temperature.band', 'HIGH', 9.5, true],
+        ['tilt', 'CRITICAL', 25, false],
+      ]),
+    );
+    expect(items).toHaveLength(2);
+  });
 });

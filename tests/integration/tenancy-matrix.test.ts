@@ -6,6 +6,7 @@ import { ensureIncident } from '../../db/incidents.js';
 import { inTenant } from '../../db/orm.js';
 import { insertDocument, recordFindings } from '../../db/documents.js';
 import { insertSds } from '../../db/sds.js';
+import { raiseAlarm } from '../../db/alarms.js';
 import { ACME, testEnv } from '../support/stack.js';
 
 const run = Date.now().toString(36);
@@ -59,6 +60,8 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
       await recordFindings(em, { companyId: ACME, documentId: acme.documentId!, shipmentId: acme.shipmentId!, findings: [{ kind: 'MATCHED', page: 1, unNumber: 'UN1203', properShippingName: 'Petrol', hazardClass: '3', packingGroup: 'II', quantity: 500, unit: 'L', detail: 'tenancy probe' }], status: 'COMPLETED' });
       return (await insertSds(em, { companyId: ACME, documentId: acme.documentId!, product: 'Acme petrol', supplier: 'Acme', revisionDate: '2025-01-01', unNumbers: ['UN1203'], createdBy: by }))!.id;
     });
+    // An alarm as ingest's detection raises it (no broker here).
+    acme.alarmId = (await inTenant(api.db, ACME, (em) => raiseAlarm(em, { companyId: ACME, deviceId: acme.deviceId!, vehicleId: null, rule: 'leak', severity: 'CRITICAL', message: 'tenancy probe', citation: null, value: 1, at: new Date(), location: null, incidentId: null }))).id;
     const me = (await (await api.call('acme-viewer', 'GET', '/api/v1/me')).json()) as { subject: string };
     acme.userId = me.subject;
   });
@@ -74,7 +77,7 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
     if (param !== 'id') return undefined;
     const collection = /\/api\/v1\/([a-z-]+)(?:\/:\w+\/([a-z-]+))?\/:id/.exec(pattern);
     const name = collection?.[2] ?? collection?.[1];
-    return { vehicles: acme.id, drivers: acme.driverId, 'training-records': acme.trainingId, geofences: acme.geofenceId, 'emergency-contacts': acme.contactId, devices: acme.deviceId, shipments: acme.shipmentId, 'consignment-items': acme.itemId, users: acme.userId, incidents: acme.incidentId, 'inspection-programs': acme.programId, documents: acme.documentId, sds: acme.sdsId }[name ?? ''];
+    return { vehicles: acme.id, drivers: acme.driverId, 'training-records': acme.trainingId, geofences: acme.geofenceId, 'emergency-contacts': acme.contactId, devices: acme.deviceId, shipments: acme.shipmentId, 'consignment-items': acme.itemId, users: acme.userId, incidents: acme.incidentId, 'inspection-programs': acme.programId, documents: acme.documentId, sds: acme.sdsId, alarms: acme.alarmId }[name ?? ''];
   };
 
   it('every route that takes an Acme id answers Boreal 404 (never 403, never the data)', async () => {
@@ -100,7 +103,7 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
   });
 
   it('list endpoints never include a foreign row', async () => {
-    for (const path of ['/api/v1/vehicles', '/api/v1/drivers', '/api/v1/geofences', '/api/v1/emergency-contacts', '/api/v1/devices', '/api/v1/shipments', '/api/v1/audit-log', '/api/v1/users', '/api/v1/incidents', '/api/v1/documents', '/api/v1/sds']) {
+    for (const path of ['/api/v1/vehicles', '/api/v1/drivers', '/api/v1/geofences', '/api/v1/emergency-contacts', '/api/v1/devices', '/api/v1/shipments', '/api/v1/audit-log', '/api/v1/users', '/api/v1/incidents', '/api/v1/documents', '/api/v1/sds', '/api/v1/alarms']) {
       const response = await api.call('boreal-admin', 'GET', `${path}?limit=100`);
       expect([path, response.status]).toEqual([path, 200]);
       const text = await response.text();
@@ -135,7 +138,7 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
   });
 
   it('row-level security, proven: the app role without a company set sees no tenant row at all; with Acme set, only Acme rows', async () => {
-    const tables = ['companies', 'users', 'vehicles', 'drivers', 'driver_training_records', 'geofences', 'emergency_contacts', 'devices', 'shipments', 'consignment_items', 'audit_log', 'idempotency_keys', 'telemetry_points', 'incidents', 'incident_counters', 'notification_deliveries', 'inspection_programs', 'inspections', 'documents', 'manifest_findings', 'sds'];
+    const tables = ['companies', 'users', 'vehicles', 'drivers', 'driver_training_records', 'geofences', 'emergency_contacts', 'devices', 'shipments', 'consignment_items', 'audit_log', 'idempotency_keys', 'telemetry_points', 'incidents', 'incident_counters', 'notification_deliveries', 'inspection_programs', 'inspections', 'documents', 'manifest_findings', 'sds', 'alarms', 'telemetry_events', 'vehicle_road_state', 'device_sensor_rules'];
     const app = new pg.Client({ connectionString: testEnv().DATABASE_URL });
     await app.connect();
     try {

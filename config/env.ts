@@ -61,11 +61,12 @@ const schema = z.object({
   MQTT_TLS_PORT: port.default(8883),
   // MQTT over WebSocket (browsers, devices behind HTTP-only proxies) on this port when set.
   MQTT_WS_PORT: port.optional(),
-  // Telemetry pipeline: a batch commits at INGEST_BATCH_MAX_POINTS or INGEST_BATCH_MAX_WAIT_MS after its first point; at most
-  // INGEST_MAX_IN_FLIGHT_POINTS wait for their commit (past it the transports stop reading: bounded memory while PostgreSQL is down).
+  // Telemetry pipeline: at most INGEST_BATCH_MAX_POINTS per commit; at most INGEST_MAX_IN_FLIGHT_POINTS wait for their commit
+  // (past it the transports stop reading: bounded memory while PostgreSQL is down).
   INGEST_BATCH_MAX_POINTS: z.coerce.number().int().min(1).max(100_000).default(2000),
-  INGEST_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10_000).default(20),
   INGEST_MAX_IN_FLIGHT_POINTS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  // Group commit: up to this many batches commit at once; a lone point is committed at once, under load the batches grow (each ≤ INGEST_BATCH_MAX_POINTS).
+  INGEST_MAX_CONCURRENT_COMMITS: z.coerce.number().int().min(1).max(64).default(3),
   // Messages per second one device may publish (token bucket), and the burst it may send at once (a buffer after reconnecting).
   MQTT_DEVICE_MESSAGES_PER_SECOND: z.coerce.number().min(0.01).max(100_000).default(100),
   MQTT_DEVICE_MESSAGE_BURST: z.coerce.number().int().min(1).max(1_000_000).default(2000),

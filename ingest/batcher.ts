@@ -2,7 +2,15 @@ type Entry<T> = { item: T; resolve: () => void; reject: (error: unknown) => void
 
 export interface BatcherOptions {
   maxSize: number;
-  maxWaitMs: number;
+  /** Without `maxConcurrent`: how long the first item waits for others. */
+  maxWaitMs?: number;
+  /**
+   * Group commit: with fewer than this many commits in flight, what waits is committed at once
+   * (after the current turn of the event loop, so a socket read's messages go together); else it
+   * waits for a commit to finish, or for `maxSize`. A lone point waits for nothing, and under
+   * load the batches grow by themselves while the database is busy.
+   */
+  maxConcurrent?: number;
   /**
    * Says whether a failed commit may be the fault of some of its items (a row the database
    * refuses) rather than of the whole batch (the database is down). Such a batch is split in
@@ -14,12 +22,13 @@ export interface BatcherOptions {
 
 /**
  * Collects items and commits them in batches: when `maxSize` items wait, or `maxWaitMs` after
- * the first. Each `add` resolves only after its item is committed, which is what lets the broker
+ * the first, or (with `maxConcurrent`) as soon as a commit may start. Each `add` resolves only after its item is committed, which is what lets the broker
  * hold a PUBACK until the point is in PostgreSQL; an item whose commit failed is rejected.
  */
 export class Batcher<T> {
   private pending: Array<Entry<T>> = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -31,19 +40,27 @@ export class Batcher<T> {
     return new Promise((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
       if (this.pending.length >= this.options.maxSize) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
+      else if (this.options.maxConcurrent === undefined) this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
+      // Group commit: at once if a commit may start, else when one finishes.
+      else if (this.inFlight.size < this.options.maxConcurrent) this.immediate ??= setImmediate(() => this.flush());
     });
   }
 
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearImmediate(this.immediate);
+    this.immediate = undefined;
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
     const run = this.commitIsolating(batch);
     this.inFlight.add(run);
-    void run.finally(() => this.inFlight.delete(run));
+    void run.finally(() => {
+      this.inFlight.delete(run);
+      // Group commit: what gathered during this commit goes now.
+      if (this.options.maxConcurrent !== undefined && this.pending.length > 0) this.flush();
+    });
   }
 
   private async commitIsolating(batch: Array<Entry<T>>): Promise<void> {

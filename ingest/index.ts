@@ -36,7 +36,7 @@ export async function startIngest(config: Config, db: Database, log: Logger, opt
   });
   const pipeline = startPipeline(db, log, {
     batchMaxPoints: config.INGEST_BATCH_MAX_POINTS,
-    batchMaxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
+    maxConcurrentCommits: config.INGEST_MAX_CONCURRENT_COMMITS,
     maxInFlightPoints: config.INGEST_MAX_IN_FLIGHT_POINTS,
     deviceMessagesPerSecond: config.MQTT_DEVICE_MESSAGES_PER_SECOND,
     deviceMessageBurst: config.MQTT_DEVICE_MESSAGE_BURST,

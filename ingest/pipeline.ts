@@ -57,9 +57,10 @@ export interface Detector {
 }
 
 export interface PipelineOptions {
-  /** A batch is committed at this many points, or `batchMaxWaitMs` after its first. */
+  /** Points per commit, at most. */
   batchMaxPoints: number;
-  batchMaxWaitMs: number;
+  /** Batches committing at once (group commit: see Batcher). */
+  maxConcurrentCommits: number;
   /** Points accepted but not yet committed, at most: past it `accept` waits, so a transport stops reading (backpressure). */
   maxInFlightPoints: number;
   /** Messages per second a device may publish, and the burst it may save up. */
@@ -232,7 +233,7 @@ export function startPipeline(db: Database, log: Logger, options: PipelineOption
     }
   };
 
-  const batcher = new Batcher<TelemetryPoint>(commitWithRetry, { maxSize: options.batchMaxPoints, maxWaitMs: options.batchMaxWaitMs, isolate: isRowError });
+  const batcher = new Batcher<TelemetryPoint>(commitWithRetry, { maxSize: options.batchMaxPoints, maxConcurrent: options.maxConcurrentCommits, isolate: isRowError });
 
   // Bookkeeping written in the background, never in a point's way: presence and refusals.
   let presence = new Map<string, DevicePresence>();

@@ -58,3 +58,29 @@ describe('batcher', () => {
     expect(commits).toBe(1);
   });
 });
+
+describe('batcher with group commit', () => {
+  it('commits a lone item at once, and what arrives during a commit together after it', async () => {
+    const batches: number[][] = [];
+    let release!: () => void;
+    let gate = new Promise<void>((resolve) => (release = resolve));
+    const batcher = new Batcher<number>(async (items) => {
+      batches.push(items);
+      await gate;
+    }, { maxSize: 100, maxWaitMs: 60_000, maxConcurrent: 1 });
+    const first = batcher.add(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1]]);
+    const rest = [2, 3, 4].map((n) => batcher.add(n));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1]]);
+    const firstGate = release;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    firstGate();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    release();
+    await Promise.all(rest);
+  });
+});

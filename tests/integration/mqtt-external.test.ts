@@ -13,6 +13,7 @@ import { ensure, ensureDebianPackages, stackContext } from '../../infra/stack/st
 import type { StackContext } from '../../infra/stack/component.js';
 import { brokerSecretHash, DEVICES_MARKER } from '../../security/broker-secrets.js';
 import { hashDeviceSecret, newDeviceSecret } from '../../security/device-secrets.js';
+import { startTestApi, type TestApi } from '../support/api.js';
 import { ACME, testEnv } from '../support/stack.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,6 +77,7 @@ describe('external MQTT broker (mosquitto) and ingest processes sharing its subs
   afterAll(async () => {
     for (const client of clients) client.end(true);
     for (const child of children) child.kill('SIGKILL');
+    await api?.close();
     if (ctx) await mosquitto(ctx).stop();
     await owner?.end();
     if (root) await rm(root, { recursive: true, force: true });
@@ -215,12 +217,18 @@ describe('external MQTT broker (mosquitto) and ingest processes sharing its subs
   type IngestProcess = Awaited<ReturnType<typeof startIngestProcess>>;
   /** a and b share the group `ingest`; c is alone in group `kill` (every group gets each message once), killed in the last test. */
   let a: IngestProcess, b: IngestProcess, c: IngestProcess;
+  let api: TestApi;
 
   it('mosquitto enforces the devices ACL and credentials: own topics only, revocation disconnects', async () => {
     // Started side by side: each process costs seconds of start-up on a loaded machine.
-    [a, b, c] = await Promise.all([startIngestProcess('ingest-test-a'), startIngestProcess('ingest-test-b'), startIngestProcess('ingest-test-c', 'kill')]);
+    [a, b, c, api] = await Promise.all([startIngestProcess('ingest-test-a'), startIngestProcess('ingest-test-b'), startIngestProcess('ingest-test-c', 'kill'), startTestApi()]);
     const suffix = Date.now().toString(36);
-    const [x, y] = [await provisionDevice(`ext-acl-x-${suffix}`), await provisionDevice(`ext-acl-y-${suffix}`)];
+    // Provisioned through the API: the secret it hands out once is what the broker accepts.
+    const provisioned = async (username: string) => {
+      const body = (await (await api.call('acme-manager', 'POST', '/api/v1/devices', { body: { name: 'Tanker tracker', mqttUsername: username } })).json()) as { id: string; mqtt: { secret: string } };
+      return { id: body.id, username, secret: body.mqtt.secret };
+    };
+    const [x, y] = [await provisioned(`ext-acl-x-${suffix}`), await provisioned(`ext-acl-y-${suffix}`)];
     const [clientX, clientY] = [await connectDevice(x), await connectDevice(y)];
 
     // Publishing as another device: refused by the broker (MQTT 5 PUBACK 135, not authorised), nothing stored.
@@ -249,10 +257,17 @@ describe('external MQTT broker (mosquitto) and ingest processes sharing its subs
     expect(seenByX).toEqual([commandsTopic(x.username)]);
     expect(seenByY).toEqual([commandsTopic(y.username)]);
 
-    // Revoked through the database: ingest's sync takes it out of the broker, which drops its session and refuses it.
-    const closed = new Promise<void>((resolve) => clientY.once('close', () => resolve()));
-    await owner.query('UPDATE devices SET revoked_at = now() WHERE id = $1', [y.id]);
-    await closed;
+    // Rotated through the API: the live session ends, the old secret is refused, the new one is accepted.
+    const x2Closed = new Promise<void>((resolve) => x2.once('close', () => resolve()));
+    const rotated = (await (await api.call('acme-manager', 'POST', `/api/v1/devices/${x.id}/rotate-secret`)).json()) as { mqtt: { secret: string } };
+    await x2Closed;
+    await expect(connectDevice(x, 1)).rejects.toMatchObject({ code: 135 });
+    await connectDevice({ username: x.username, secret: rotated.mqtt.secret });
+
+    // Revoked through the API: ingest's sync takes it out of the broker, which drops its session and refuses it.
+    const yClosed = new Promise<void>((resolve) => clientY.once('close', () => resolve()));
+    expect((await api.call('acme-manager', 'POST', `/api/v1/devices/${y.id}/revoke`)).status).toBe(200);
+    await yClosed;
     await expect(connectDevice(y, 1)).rejects.toMatchObject({ code: 135 });
   });
 

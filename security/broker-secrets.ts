@@ -1,4 +1,4 @@
-import { pbkdf2, randomBytes } from 'node:crypto';
+import { pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -16,6 +16,15 @@ export async function brokerSecretHash(secret: string, iterations = BROKER_HASH_
   const salt = randomBytes(12);
   const hash = await pbkdf2Async(secret, salt, iterations, 64, 'sha512');
   return `$7$${iterations}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+/** Whether `hash` (the `$7$` form) is the hash of `secret`. */
+export async function brokerSecretMatches(secret: string, hash: string): Promise<boolean> {
+  const [, scheme, iterations, salt, expected] = hash.split('$');
+  if (scheme !== '7' || !iterations || !salt || !expected) return false;
+  const wanted = Buffer.from(expected, 'base64');
+  const actual = await pbkdf2Async(secret, Buffer.from(salt, 'base64'), Number(iterations), wanted.length, 'sha512');
+  return timingSafeEqual(actual, wanted);
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { brokerSecretHash, withServiceAccounts } from '../../security/broker-secrets.js';
+import { brokerSecretHash, brokerSecretMatches, DEVICES_MARKER, withServiceAccounts } from '../../security/broker-secrets.js';
 import type { Component, StackContext } from './component.js';
 import { alive, daemon, ensurePortFree, readPid, stopDaemon, waitFor } from './processes.js';
 
@@ -127,9 +127,14 @@ export function mosquitto(ctx: StackContext): Component {
     const changed = (await readFile(paths.config, 'utf8').catch(() => '')) !== wanted;
     if (changed) await replace(paths.config, wanted, 0o644);
     await replace(paths.acl, acl(MOSQUITTO_INGEST_USER), 0o600);
+    // Written only when the ingest account's line is missing or stale: ingest rewrites the device
+    // section while running, and a rewrite here could put back a device it had just taken out.
     const current = await readFile(paths.passwords, 'utf8').catch(() => '');
-    const account = { username: MOSQUITTO_INGEST_USER, hash: await brokerSecretHash(ctx.secrets.mosquittoIngestPassword) };
-    await replace(paths.passwords, withServiceAccounts(current, [account]), 0o600);
+    const line = current.split('\n').find((entry) => entry.startsWith(`${MOSQUITTO_INGEST_USER}:`));
+    if (!line || !current.includes(DEVICES_MARKER) || !(await brokerSecretMatches(ctx.secrets.mosquittoIngestPassword, line.slice(MOSQUITTO_INGEST_USER.length + 1)))) {
+      const account = { username: MOSQUITTO_INGEST_USER, hash: await brokerSecretHash(ctx.secrets.mosquittoIngestPassword) };
+      await replace(paths.passwords, withServiceAccounts(current, [account]), 0o600);
+    }
     return changed;
   };
 

@@ -72,7 +72,7 @@ export const GeofenceSchema = new EntitySchema<Geofence>({
 });
 
 export interface Device {
-  [OptionalProps]?: Generated | 'circleCenter' | 'circleRadiusM' | 'secretRotatedAt' | 'revokedAt' | 'vehicleId' | 'brokerSecretHash';
+  [OptionalProps]?: Generated | 'circleCenter' | 'circleRadiusM' | 'secretRotatedAt' | 'revokedAt' | 'vehicleId' | 'brokerSecretHash' | 'connectionStatus' | 'lastSeenAt' | 'rejections';
   id: string;
   companyId: string;
   vehicleId: string | null;
@@ -83,6 +83,11 @@ export interface Device {
   brokerSecretHash: string | null;
   revokedAt: Date | null;
   secretRotatedAt: Date | null;
+  /** Written by ingest only (db/telemetry.ts recordDevicePresence): NEVER_SEEN, ONLINE or OFFLINE. */
+  connectionStatus: string;
+  lastSeenAt: Date | null;
+  /** Refused messages by reason (telemetry_rejections), read with the device. */
+  rejections: Record<string, number>;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -102,6 +107,9 @@ export const DeviceSchema = new EntitySchema<Device>({
     brokerSecretHash: { type: 'string', nullable: true, hidden: true },
     revokedAt: { type: 'datetime', nullable: true },
     secretRotatedAt: { type: 'datetime', nullable: true },
+    connectionStatus: { type: 'string', fieldName: 'status', defaultRaw: `'NEVER_SEEN'` },
+    lastSeenAt: { type: 'datetime', nullable: true },
+    rejections: { type: 'json', persist: false, formula: (alias) => `(SELECT coalesce(jsonb_object_agg(r.reason, r.count), '{}'::jsonb) FROM telemetry_rejections r WHERE r.device_id = ${alias}.id)` },
     version: { type: 'integer', version: true },
     createdAt: { type: 'datetime', onCreate: () => new Date() },
     updatedAt: { type: 'datetime', onCreate: () => new Date(), onUpdate: () => new Date() },

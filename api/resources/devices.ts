@@ -4,6 +4,7 @@ import { DeviceSchema, VehicleSchema, type Device } from '../../db/entities.js';
 import { hashDeviceSecret, newDeviceSecret } from '../../security/device-secrets.js';
 import { brokerSecretHash } from '../../security/broker-secrets.js';
 import { telemetryTopic } from '../../domain/telemetry-topics.js';
+import { DEVICE_CONNECTION_STATUSES, REJECTION_REASONS } from '../../domain/telemetry-message.js';
 import { notFound, validationFailed } from '../problem.js';
 import { etag, resourceRoutes, routeParams, type ResourceDefinition } from '../resource.js';
 import { securedRoute, type ApiState, type RequestContext, type RouteDeps } from '../routing.js';
@@ -29,6 +30,9 @@ const view = (d: Device) => ({
   status: d.revokedAt ? 'REVOKED' : 'ACTIVE',
   revokedAt: d.revokedAt,
   secretRotatedAt: d.secretRotatedAt,
+  connectionStatus: d.connectionStatus,
+  lastSeenAt: d.lastSeenAt,
+  rejections: d.rejections ?? {},
   createdAt: d.createdAt,
   updatedAt: d.updatedAt,
 });
@@ -123,6 +127,9 @@ export const deviceView = z.object({
   status: z.enum(['ACTIVE', 'REVOKED']),
   revokedAt: z.iso.datetime().nullable(),
   secretRotatedAt: z.iso.datetime().nullable(),
+  connectionStatus: z.enum(DEVICE_CONNECTION_STATUSES).describe('Its MQTT connection as ingest last saw it (a last will says OFFLINE)'),
+  lastSeenAt: z.iso.datetime().nullable().describe('When ingest last heard from it'),
+  rejections: z.partialRecord(z.enum(REJECTION_REASONS), z.number().int()).describe('Messages refused, by reason, since the device was provisioned'),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import type { Database } from '../../db/orm.js';
@@ -64,7 +64,12 @@ describe('a device from provisioning to revocation, across the API and the MQTT 
     const first = await connect(username, provisioned.mqtt.secret);
     if (!first.ok) throw new Error(`provisioned secret refused (${first.code})`);
     expect(await publish(first.client, provisioned.mqtt.topic)).toBe('acked');
-    await first.client.endAsync();
+    // Ingest's view of the device reaches the API: online and heard from, then a refused message counted by reason.
+    const device = async () => (await (await api.call('acme-manager', 'GET', `/api/v1/devices/${provisioned.id}`)).json()) as { connectionStatus: string; lastSeenAt: string | null; rejections: Record<string, number> };
+    await vi.waitFor(async () => expect(await device()).toMatchObject({ connectionStatus: 'ONLINE', lastSeenAt: expect.any(String), rejections: {} }), { timeout: 5000, interval: 200 });
+    first.client.publish(provisioned.mqtt.topic, '{"ts":"yesterday"}', { qos: 1 });
+    await first.closedAt;
+    await vi.waitFor(async () => expect(await device()).toMatchObject({ connectionStatus: 'OFFLINE', rejections: { invalid: 1 } }), { timeout: 5000, interval: 200 });
     expect(await rowsOf(provisioned.id)).toBe(1);
 
     const rotated = (await (await api.call('acme-manager', 'POST', `/api/v1/devices/${provisioned.id}/rotate-secret`)).json()) as { mqtt: { secret: string } };

@@ -157,7 +157,8 @@ async function subscribe(config: Config, log: Logger, pipeline: Pipeline, passwo
   }
   log.info({ topics: granted.map((grant) => grant.topic) }, 'subscribed to the shared subscriptions');
 
-  const port = Number(new URL(url).port) || (url.startsWith('mqtts') ? 8883 : 1883);
+  const { port: explicit, protocol } = new URL(url);
+  const port = Number(explicit) || ({ 'mqtt:': 1883, 'mqtts:': 8883, 'ws:': 80, 'wss:': 443 } as Record<string, number>)[protocol]!;
   return {
     port,
     url,

@@ -138,7 +138,7 @@ describe('tenancy matrix: Boreal never sees, touches or links to Acme data', () 
   });
 
   it('row-level security, proven: the app role without a company set sees no tenant row at all; with Acme set, only Acme rows', async () => {
-    const tables = ['companies', 'users', 'vehicles', 'drivers', 'driver_training_records', 'geofences', 'emergency_contacts', 'devices', 'shipments', 'consignment_items', 'audit_log', 'idempotency_keys', 'telemetry_points', 'incidents', 'incident_counters', 'notification_deliveries', 'inspection_programs', 'inspections', 'documents', 'manifest_findings', 'sds', 'alarms', 'telemetry_events', 'vehicle_road_state', 'device_sensor_rules'];
+    const tables = ['companies', 'users', 'vehicles', 'drivers', 'driver_training_records', 'geofences', 'emergency_contacts', 'devices', 'shipments', 'consignment_items', 'audit_log', 'idempotency_keys', 'telemetry_points', 'incidents', 'incident_counters', 'notification_deliveries', 'inspection_programs', 'inspections', 'documents', 'manifest_findings', 'sds', 'alarms', 'telemetry_events', 'vehicle_road_state', 'device_sensor_rules', 'vehicle_last_positions', 'telemetry_rejections'];
     const app = new pg.Client({ connectionString: testEnv().DATABASE_URL });
     await app.connect();
     try {

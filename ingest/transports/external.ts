@@ -132,6 +132,10 @@ async function subscribe(config: Config, log: Logger, pipeline: Pipeline, passwo
     inFlight.add(work);
   }
 
+  // QoS 0 (a device's choice) bypasses customHandleAcks: nothing to acknowledge, stored all the same.
+  client.on('message', (topic, payload, packet) => {
+    if (packet.qos === 0 && !closing) handle(topic, payload, packet);
+  });
   client.on('error', (error) => {
     if (error !== DEFERRED) log.error({ err: error }, 'external broker connection error');
   });

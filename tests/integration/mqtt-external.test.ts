@@ -277,7 +277,9 @@ describe('external MQTT broker (mosquitto) and ingest processes sharing its subs
     const N = 200;
     const base = Date.now() - 120_000;
     await Promise.all(Array.from({ length: N }, (_, seq) => client.publishAsync(telemetryTopic(device.username), point(base, seq), { qos: 1 })));
-    expect(await untilRows(device.id, N)).toEqual({ n: N, seqs: N });
+    // And one at QoS 0, the device's choice: stored too, with nothing to acknowledge.
+    await client.publishAsync(telemetryTopic(device.username), point(base, N), { qos: 0 });
+    expect(await untilRows(device.id, N + 1)).toEqual({ n: N + 1, seqs: N + 1 });
     const [byA, byB] = await Promise.all([a.stop(), b.stop()]);
     expect(byA).toBeGreaterThan(0);
     expect(byB).toBeGreaterThan(0);

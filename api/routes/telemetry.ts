@@ -26,12 +26,12 @@ export const liveQuery = z.strictObject({
   vehicleId: z.uuid({ error: 'must be a UUID' }).optional(),
 });
 
-/** The range asked for, defaulting to the last 24 hours up to `to` (or now); refused when empty, reversed or over a year. */
+/** The range asked for, defaulting to the last 24 hours up to `to` (or now); refused (422: a rule across the fields) when empty, reversed or over a year. */
 function range(query: z.infer<typeof trackQuery>): { from: Date; to: Date } {
   const to = query.to ? new Date(query.to) : new Date();
   const from = query.from ? new Date(query.from) : new Date(to.getTime() - TRACK_DEFAULT_HOURS * 3_600_000);
-  if (from >= to) throw validationFailed([{ path: 'from', message: 'must be before to' }], 400);
-  if (to.getTime() - from.getTime() > TRACK_MAX_RANGE_DAYS * 86_400_000) throw validationFailed([{ path: 'from', message: `must be at most ${TRACK_MAX_RANGE_DAYS} days before to` }], 400);
+  if (from >= to) throw validationFailed([{ path: 'from', message: 'must be before to' }]);
+  if (to.getTime() - from.getTime() > TRACK_MAX_RANGE_DAYS * 86_400_000) throw validationFailed([{ path: 'from', message: `must be at most ${TRACK_MAX_RANGE_DAYS} days before to` }]);
   return { from, to };
 }
 
@@ -168,7 +168,7 @@ export function telemetryOperations() {
         maxPoints: maxPointsDoc,
       }),
       success: { status: 200 as const, description: 'The track.', schema: vehicleTrackView },
-      errors: { 400: `A query parameter is unknown or invalid, \`from\` is not before \`to\`, or the range exceeds ${TRACK_MAX_RANGE_DAYS} days (\`errors\` names it).`, 404: 'No such vehicle in your company.' },
+      errors: { 400: 'A query parameter is unknown or invalid (`errors` names it).', 404: 'No such vehicle in your company.', 422: `\`from\` is not before \`to\` (default now), or the range exceeds ${TRACK_MAX_RANGE_DAYS} days.` },
     },
     'GET /api/v1/shipments/:id/track': {
       operationId: 'getShipmentTrack',

@@ -100,7 +100,7 @@ describe('telemetry read side: positions, tracks and the live stream', () => {
     expect([foreign.status, ((await foreign.json()) as { detail: string }).detail]).toEqual([404, 'No such vehicle in your company']);
   });
 
-  it('answers a track raw when it fits, else the last fix of each bucket; a reversed range is a 400', async () => {
+  it('answers a track raw when it fits, else the last fix of each bucket; a reversed range is a 422', async () => {
     const from = new Date(base).toISOString();
     const to = new Date(base + 10 * 60_000).toISOString();
     const track = async (query: string) => (await api.call('acme-viewer', 'GET', `/api/v1/vehicles/${acme.vehicleId}/track?${query}`)).json();
@@ -109,7 +109,7 @@ describe('telemetry read side: positions, tracks and the live stream', () => {
     // 600 s in at most 3 points: buckets of 200 s from `from`, each answered by its last fix (minutes 3, 6, 9).
     expect(await track(`from=${from}&to=${to}&maxPoints=3`)).toEqual({ vehicleId: acme.vehicleId, from, to, resolution: 'downsampled', bucketSeconds: 200, points: points([3, 6, 9]) });
     const reversed = await api.call('acme-viewer', 'GET', `/api/v1/vehicles/${acme.vehicleId}/track?from=${to}&to=${from}`);
-    expect([reversed.status, await reversed.json()]).toEqual([400, expect.objectContaining({ errors: [{ path: 'from', message: 'must be before to' }] })]);
+    expect([reversed.status, await reversed.json()]).toEqual([422, expect.objectContaining({ errors: [{ path: 'from', message: 'must be before to' }] })]);
     expect((await api.call('boreal-admin', 'GET', `/api/v1/vehicles/${acme.vehicleId}/track`)).status).toBe(404);
   });
 

@@ -6,6 +6,8 @@ import type { EntityManager } from './orm.js';
 const ms = (value: string | null) => (value === null ? null : Date.parse(value));
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
+/** Written into the statement (domain constants, not input), so the partial index shipments_vehicle_on_road_idx matches. */
+const ON_ROAD = ROAD_SHIPMENT_STATUSES.map((status) => `'${status}'`).join(', ');
 
 export interface VehicleRoadContext {
   state: RoadState | null;
@@ -50,10 +52,10 @@ export async function vehicleRoadContexts(tx: EntityManager, vehicleIds: readonl
        LEFT JOIN vehicle_road_state s ON s.vehicle_id = v.vehicle_id
        LEFT JOIN LATERAL (
          SELECT id, status, origin_location, destination_location FROM shipments
-          WHERE vehicle_id = v.vehicle_id AND status = ANY(?::text[])
-          ORDER BY array_position(?::text[], status), updated_at DESC LIMIT 1
+          WHERE vehicle_id = v.vehicle_id AND status IN (${ON_ROAD})
+          ORDER BY array_position(ARRAY[${ON_ROAD}], status), updated_at DESC LIMIT 1
        ) sh ON true`,
-    [uuidArray(vehicleIds), `{${ROAD_SHIPMENT_STATUSES.join(',')}}`, `{${ROAD_SHIPMENT_STATUSES.join(',')}}`],
+    [uuidArray(vehicleIds)],
   );
   for (const row of rows) {
     result.set(row.vehicle_id, {

@@ -62,7 +62,7 @@ export async function companiesWithPendingEvents(db: Database): Promise<string[]
 export async function claimPendingEvents(em: EntityManager, limit: number): Promise<PendingTelemetryEvent[]> {
   const rows = await em.execute<Array<{ id: string; kind: TelemetryEventKind; workflow_id: string; occurred_at: string; geofence_id: string | null; payload: Record<string, unknown> }>>(
     `SELECT id::text, kind, workflow_id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, geofence_id, payload
-       FROM telemetry_events WHERE workflow_id IS NOT NULL AND sent_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
+       FROM telemetry_events WHERE workflow_id IS NOT NULL AND sent_at IS NULL ORDER BY telemetry_events.id LIMIT ? FOR UPDATE SKIP LOCKED`,
     [limit],
   );
   return rows.map((row) => ({ id: row.id, kind: row.kind, workflowId: row.workflow_id, occurredAt: row.occurred_at, geofenceId: row.geofence_id, payload: row.payload }));

@@ -123,16 +123,24 @@ export function stepRoad(before: RoadState, point: LatLon & { at: number }, insi
   return { state, events };
 }
 
-/** Whether a state differs from another in anything stored. */
-export function sameRoadState(a: RoadState, b: RoadState): boolean {
-  return (
-    a.lastAt === b.lastAt &&
-    a.shipmentId === b.shipmentId &&
-    a.visitedOrigin === b.visitedOrigin &&
-    a.leftOriginAt === b.leftOriginAt &&
-    a.arrivedAt === b.arrivedAt &&
-    a.positionSignalledAt === b.positionSignalledAt &&
-    a.inside.length === b.inside.length &&
-    a.inside.every((id, i) => id === b.inside[i])
-  );
+/**
+ * How stale the stored `lastAt` may be: a vehicle whose only change is time is written at most
+ * this often (device time), not once per batch (at 1,000 vehicles a batch would otherwise rewrite
+ * 1,000 rows). The price: a point up to this much older than the newest applied one, arriving in a
+ * later batch, is applied as if current (it may cross an edge back and forth once).
+ */
+export const LAST_AT_WRITE_EVERY_MS = 30_000;
+
+/** Whether a vehicle's state must be written: anything but time changed, or time moved on by LAST_AT_WRITE_EVERY_MS. */
+export function mustWriteRoadState(stored: RoadState | null, now: RoadState): boolean {
+  if (stored === null) return true;
+  const same =
+    stored.shipmentId === now.shipmentId &&
+    stored.visitedOrigin === now.visitedOrigin &&
+    stored.leftOriginAt === now.leftOriginAt &&
+    stored.arrivedAt === now.arrivedAt &&
+    stored.positionSignalledAt === now.positionSignalledAt &&
+    stored.inside.length === now.inside.length &&
+    stored.inside.every((id, i) => id === now.inside[i]);
+  return !same || (now.lastAt ?? 0) - (stored.lastAt ?? 0) >= LAST_AT_WRITE_EVERY_MS;
 }

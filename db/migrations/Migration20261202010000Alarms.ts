@@ -75,6 +75,9 @@ export class Migration20261202010000Alarms extends Migration {
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
 
+    // Detection reads each batch's vehicles' current shipment: only shipments on or about to be on the road.
+    this.addSql(`CREATE INDEX shipments_vehicle_on_road_idx ON shipments (vehicle_id) WHERE status IN ('READY', 'IN_TRANSIT', 'ARRIVED')`);
+
     this.addSql(`
       CREATE TABLE device_sensor_rules (
         device_id uuid PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,

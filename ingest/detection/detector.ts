@@ -4,7 +4,7 @@ import { geofencesCovering } from '../../db/geofences.js';
 import { notifyLive } from '../../db/live-feed.js';
 import { insertTelemetryEvents, type NewTelemetryEvent } from '../../db/telemetry-events.js';
 import type { AlarmRule } from '../../domain/alarm-lifecycle.js';
-import { EMPTY_ROAD_STATE, sameRoadState, stepRoad, type RoadEvent, type RoadState } from '../../domain/geofence-rules.js';
+import { EMPTY_ROAD_STATE, mustWriteRoadState, stepRoad, type RoadEvent, type RoadState } from '../../domain/geofence-rules.js';
 import type { LiveEvent } from '../../domain/live-events.js';
 import { sensorViolations, type SensorLimits, type SensorReadings } from '../../domain/sensor-rules.js';
 import type { IncidentInput } from '../../workflows/contracts/incident.js';
@@ -59,7 +59,6 @@ export function createDetector(geofences: GeofenceIndex): Detector {
         const index = await geofences.forCompany(tx, companyId);
         const states = new Map<string, RoadState>();
         for (const vehicleId of vehicleIds) states.set(vehicleId, contexts.get(vehicleId)?.state ?? EMPTY_ROAD_STATE);
-        const changed = new Map<string, RoadState>();
         for (const point of located) {
           const context = contexts.get(point.vehicleId);
           const before = states.get(point.vehicleId)!;
@@ -72,9 +71,9 @@ export function createDetector(geofences: GeofenceIndex): Detector {
           }
           const step = stepRoad({ ...before, inside: known }, { lat: point.lat, lon: point.lon, at: point.recordedAt.getTime() }, insideNow, (id) => index.get(id)?.kind === 'RESTRICTED_DG', context?.shipment ?? null);
           states.set(point.vehicleId, step.state);
-          if (!sameRoadState(before, step.state)) changed.set(point.vehicleId, step.state);
           for (const event of step.events) events.push(roadEvent(event, point, context, (id) => index.get(id)?.name ?? id));
         }
+        const changed = new Map([...states].filter(([vehicleId, state]) => mustWriteRoadState(contexts.get(vehicleId)?.state ?? null, state) && state.lastAt !== null));
         await saveVehicleRoadStates(tx, companyId, changed);
       }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ARRIVAL_RADIUS_M, EMPTY_ROAD_STATE, ORIGIN_RADIUS_M, POSITION_SIGNAL_EVERY_MS, distanceM, sameRoadState, stepRoad, type RoadShipment, type RoadState } from '../../domain/geofence-rules.js';
+import { ARRIVAL_RADIUS_M, EMPTY_ROAD_STATE, ORIGIN_RADIUS_M, LAST_AT_WRITE_EVERY_MS, POSITION_SIGNAL_EVERY_MS, distanceM, mustWriteRoadState, stepRoad, type RoadShipment, type RoadState } from '../../domain/geofence-rules.js';
 
 const SYDNEY = { lat: -33.8688, lon: 151.2093 };
 const MELBOURNE = { lat: -37.8136, lon: 144.9631 };
@@ -89,7 +89,15 @@ describe('geofence rules', () => {
     const done = run([{ ...north(MELBOURNE, 10), at: T0 }], shipment('IN_TRANSIT')).state;
     const next = stepRoad(done, { ...SYDNEY, at: T0 + 1000 }, [], never, { ...shipment('READY'), id: 'ship-2' });
     expect(next.state).toMatchObject({ shipmentId: 'ship-2', visitedOrigin: true, arrivedAt: null, positionSignalledAt: null, leftOriginAt: null });
-    expect(sameRoadState(done, next.state)).toBe(false);
-    expect(sameRoadState(next.state, { ...next.state, inside: [...next.state.inside] })).toBe(true);
+    expect(mustWriteRoadState(done, next.state)).toBe(true);
+  });
+
+  it('a state whose only change is time is written once it moved on LAST_AT_WRITE_EVERY_MS, not per batch', () => {
+    const stored: RoadState = { ...EMPTY_ROAD_STATE, lastAt: T0, inside: ['depot'] };
+    expect(mustWriteRoadState(null, stored)).toBe(true);
+    expect(mustWriteRoadState(stored, { ...stored, lastAt: T0 + LAST_AT_WRITE_EVERY_MS - 1 })).toBe(false);
+    expect(mustWriteRoadState(stored, { ...stored, lastAt: T0 + LAST_AT_WRITE_EVERY_MS })).toBe(true);
+    expect(mustWriteRoadState(stored, { ...stored, lastAt: T0 + 1, inside: [] })).toBe(true);
+    expect(mustWriteRoadState(stored, { ...stored, lastAt: T0 + 1, positionSignalledAt: T0 + 1 })).toBe(true);
   });
 });

@@ -267,4 +267,20 @@ describe('MQTT telemetry into the embedded broker (aedes) with mqtt.js', () => {
       await limited.close();
     }
   });
+
+  it('MQTT over WebSocket: the same broker, commit before PUBACK', async () => {
+    const withWs = await startIngest(testConfig({ MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: '0' }), db, silentLog);
+    try {
+      const device = await provisionDevice(ACME, `ws-${unique()}`);
+      const client = mqtt.connect(withWs.ws!.url.replace('localhost', '127.0.0.1'), { username: device.username, password: device.secret, clientId: device.username, reconnectPeriod: 0 });
+      clients.push(client);
+      await connected(client);
+      const ts = new Date(Date.now() - 2000).toISOString();
+      await publish(client, telemetryTopic(device.username), { ts, lat: -37.8, lon: 144.9 });
+      expect((await owner.query('SELECT count(*)::int AS n FROM telemetry_points WHERE device_id = $1 AND recorded_at = $2', [device.id, ts])).rows[0].n).toBe(1);
+      client.end(true);
+    } finally {
+      await withWs.close();
+    }
+  });
 });

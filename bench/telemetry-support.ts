@@ -122,7 +122,10 @@ export async function startIngestProcess(env: Record<string, string>, name = 'in
   const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=.bench-profiles', `--cpu-prof-name=${name}-${run}.cpuprofile`] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'services/main.ts', 'ingest'], {
     // Its own task queues on the benchmark's namespace: detection's relay may start incident workflows.
-    env: { ...process.env, ...stackEnv, LOG_LEVEL: 'info', TEMPORAL_NAMESPACE: BENCH_NAMESPACE, TEMPORAL_TASK_QUEUE_PREFIX: `bench-${run}-`, ...env },
+    env: { ...process.env, ...stackEnv, LOG_LEVEL: 'info',
+      // Every simulated device connects from 127.0.0.1: the per-address CONNECT budget is sized for a NAT, not a fleet on one host.
+      MQTT_AUTH_FAILURES_PER_ADDRESS_PER_MINUTE: '1000000',
+      TEMPORAL_NAMESPACE: BENCH_NAMESPACE, TEMPORAL_TASK_QUEUE_PREFIX: `bench-${run}-`, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const tracked = track(child);

@@ -36,6 +36,7 @@ Driving and publishing:
   --time-scale N             simulated seconds per second of motion (default 1; 60 = an hour a minute)
   --no-commands              do not subscribe to the commands topics
   --connect-concurrency N    CONNECTs at once (default 100)
+  --connect-timeout S        wait for a CONNACK this long (default 10)
   --fault TARGET:FAULT       at start; TARGET a username or all; repeatable
   --duration S               stop after S seconds (default: until Ctrl-C or "quit")
   --warmup S                 latencies of the first S seconds are not counted (default 0)
@@ -72,6 +73,7 @@ const { values } = parseArgs({
     'time-scale': { type: 'string' },
     'no-commands': { type: 'boolean' },
     'connect-concurrency': { type: 'string' },
+    'connect-timeout': { type: 'string' },
     fault: { type: 'string', multiple: true },
     duration: { type: 'string' },
     warmup: { type: 'string' },
@@ -145,7 +147,7 @@ const fleet = await startFleet({
   ...(startAt === undefined ? {} : { startAt }),
   commands: !values['no-commands'],
   connectConcurrency: number('connect-concurrency', 100),
-  mqtt: { protocolVersion: protocolVersion as 4 | 5 },
+  mqtt: { protocolVersion: protocolVersion as 4 | 5, connectTimeout: number('connect-timeout', 10) * 1000 },
   onEvent: (event) => {
     if (event.type === 'fault') console.error(`${event.username}: ${JSON.stringify(event.fault)}`);
   },

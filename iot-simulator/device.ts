@@ -62,6 +62,8 @@ interface Inflight {
   sentAt: number;
 }
 
+/** CONNACK return code 3 (MQTT 3.1.1), reason code 136 (MQTT 5). */
+const SERVER_UNAVAILABLE_CODES = new Set([3, 136]);
 const BASELINE = { temperatureC: 18, pressureKpa: 101.3, tiltDeg: 1.5 };
 
 /** One vehicle's tracker: drives its route, reads its sensors, publishes and keeps what is not acknowledged. */
@@ -126,8 +128,22 @@ export class SimulatedDevice {
     this.lastMotionAt = this.now();
   }
 
-  /** Connects; resolves at CONNACK, rejects when the broker refuses (wrong secret, revoked device). */
-  connect(): Promise<void> {
+  /**
+   * Connects; resolves at CONNACK, rejects when the broker refuses (wrong secret, revoked device).
+   * "Server unavailable" (a busy broker, a throttle) is retried after a pause, as a device would.
+   */
+  async connect(attempts = 10): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.connectOnce();
+      } catch (error) {
+        if (!SERVER_UNAVAILABLE_CODES.has((error as { code?: number }).code ?? -1) || attempt >= attempts || this.stopped) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt + this.options.random() * 1000));
+      }
+    }
+  }
+
+  private connectOnce(): Promise<void> {
     const client = mqtt.connect(this.options.mqttUrl, {
       username: this.credentials.username,
       password: this.credentials.secret,
@@ -141,10 +157,10 @@ export class SimulatedDevice {
     });
     this.client = client;
     return new Promise<void>((resolve, reject) => {
-      const refused = (error: Error) => {
+      const refused = (error: Error & { code?: number }) => {
         client.removeListener('connect', accepted);
         client.end(true);
-        reject(new Error(`${this.credentials.username}: ${error.message}`));
+        reject(Object.assign(new Error(`${this.credentials.username}: ${error.message}`), { code: error.code }));
       };
       const accepted = () => {
         client.removeListener('error', refused);

@@ -55,7 +55,8 @@ export function telemetryRoutes(deps: RouteDeps, live: LiveHub | undefined): Rou
 
   route(router, deps, 'GET /api/v1/live', async (ctx, caller) => {
     const query = parse(liveQuery, ctx.query, 400);
-    if (!wantsStream(ctx.get('Accept'))) {
+    // HEAD has no body to stream: it is answered as the snapshot would be.
+    if (ctx.method !== 'GET' || !wantsStream(ctx.get('Accept'))) {
       const positions = await fleetPositions(deps.db, caller.companyId, LIVE_SNAPSHOT_MAX);
       ctx.body = { positions: query.vehicleId ? positions.filter((p) => p.vehicleId === query.vehicleId) : positions };
       return;

@@ -1,5 +1,7 @@
 import { request, type ClientRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import * as formats from 'ajv-formats';
 import type { LiveEvent, LivePosition } from '../../domain/live-events.js';
 import { notifyLive } from '../../db/live-feed.js';
 import { inTenant } from '../../db/orm.js';
@@ -154,6 +156,32 @@ describe('telemetry read side: positions, tracks and the live stream', () => {
     const boreal = (await (await api.call('boreal-admin', 'GET', '/api/v1/live')).json()) as { positions: LivePosition[] };
     expect(boreal.positions.filter((p) => p.vehicleId === acme.vehicleId)).toEqual([]);
     expect((await fetch(`${api.base}/api/v1/live`, { headers: { Accept: 'text/event-stream' } })).status).toBe(401);
+    // HEAD has no body to stream: answered at once, never held open.
+    expect((await api.call('acme-viewer', 'HEAD', '/api/v1/live', { headers: { Accept: 'text/event-stream' } })).status).toBe(200);
+  });
+
+  it('answers as the OpenAPI document describes (every field named, none more)', async () => {
+    const doc = (await (await fetch(`${api.base}/api/v1/openapi.json`)).json()) as Record<string, unknown>;
+    const closed = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(closed);
+      if (value === null || typeof value !== 'object') return value;
+      const out = Object.fromEntries(Object.entries(value).map(([key, child]) => [key, closed(child)]));
+      return out.properties ? { ...out, additionalProperties: false } : out;
+    };
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    (formats.default as unknown as (a: Ajv2020) => Ajv2020)(ajv);
+    ajv.addSchema(closed(doc) as Record<string, unknown>, 'openapi.json');
+    const answers = {
+      VehiclePosition: `/api/v1/vehicles/${acme.vehicleId}/position`,
+      VehicleTrack: `/api/v1/vehicles/${acme.vehicleId}/track?from=${new Date(base).toISOString()}&maxPoints=3`,
+      ShipmentTrack: `/api/v1/shipments/${acme.shipmentId}/track`,
+      LiveSnapshot: '/api/v1/live',
+    };
+    for (const [schema, path] of Object.entries(answers)) {
+      const body: unknown = await (await api.call('acme-viewer', 'GET', path)).json();
+      const check = ajv.compile({ $ref: `openapi.json#/components/schemas/${schema}` });
+      expect([schema, check(body) ? [] : check.errors]).toEqual([schema, []]);
+    }
   });
 });
 

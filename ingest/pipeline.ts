@@ -87,7 +87,7 @@ export interface RunningPipeline extends Pipeline {
   close(): Promise<void>;
 }
 
-/** A device as looked up by username, kept until a change of its credentials is heard. */
+/** Devices as looked up by username (for a transport that did not authenticate them itself), kept until a change of their credentials is heard. */
 class DeviceDirectory {
   private readonly known = new Map<string, Promise<DeviceIdentity | undefined>>();
 
@@ -102,8 +102,13 @@ class DeviceDirectory {
     if (!found) {
       found = this.read(username);
       this.known.set(username, found);
-      // A failed lookup is not remembered.
-      found.catch(() => this.known.delete(username));
+      // Only a device found is remembered: a failed lookup, or a username not (yet) provisioned, is read again next time.
+      found.then(
+        (device) => {
+          if (!device) this.known.delete(username);
+        },
+        () => this.known.delete(username),
+      );
     }
     return found;
   }

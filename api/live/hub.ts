@@ -70,12 +70,6 @@ export class LiveHub {
     };
   }
 
-  /** Ends every stream and the LISTEN (the API shuts down). */
-  async close(): Promise<void> {
-    for (const company of this.byCompany.values()) for (const subscriber of company) subscriber.res.destroy();
-    await this.stop();
-  }
-
   private start(): void {
     this.listener = this.options.listen({
       onEnvelope: (envelope) => this.deliver(envelope),

@@ -263,7 +263,12 @@ export class SimulatedDevice {
     clearTimeout(this.reconnectTimer);
     const client = this.client;
     if (!client) return;
-    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    // A clean DISCONNECT waits for what is in flight; a broker that is gone would keep it waiting forever.
+    let timer: NodeJS.Timeout | undefined;
+    const ended = new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 2000)));
+    if ((await Promise.race([ended, late])) === 'late') await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+    clearTimeout(timer);
   }
 
   private read(): SimPoint {

@@ -60,7 +60,12 @@ export async function benchDatabase(): Promise<BenchDatabase> {
     query: (statement, values = []) => sql(ownerUrl, statement, values),
     async drop() {
       if (process.env.BENCH_KEEP_DATABASE === '1') return void console.log(`database kept: ${database}`);
-      await sql(stackEnv.DATABASE_OWNER_URL!, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      const drop = () => sql(stackEnv.DATABASE_OWNER_URL!, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      // A process of ours killed a moment ago may still hold a session that FORCE cannot end yet.
+      await drop().catch(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        await drop();
+      });
     },
   };
 }

@@ -40,5 +40,5 @@ case "$cmd" in
   stack) exec node --import tsx infra/stack/cli.ts "$@" ;;
   api|worker|ingest) load_stack_env; exec node --import tsx services/main.ts "$cmd" ;;
   simulator) load_stack_env; exec node --import tsx iot-simulator/cli.ts "$@" ;;
-  *) echo "usage: infra/run.sh start|test|stack up|down|status|api|worker|ingest" >&2; exit 2 ;;
+  *) echo "usage: infra/run.sh start|test|stack up|down|status|api|worker|ingest|simulator" >&2; exit 2 ;;
 esac

@@ -120,11 +120,11 @@ function track(child: ChildProcess): Child {
 
 /**
  * `services/main.ts ingest` in a process of its own, resolved once it listens (embedded) or has
- * subscribed (external). BENCH_PROFILE=1 writes a V8 CPU profile per process into .bench-profiles/
+ * subscribed (external). BENCH_PROFILE=1 writes a V8 CPU profile per process into .stack/bench-profiles/
  * (open it in Chrome DevTools or speedscope) to see where the time goes.
  */
 export async function startIngestProcess(env: Record<string, string>, name = 'ingest'): Promise<Child> {
-  const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=.bench-profiles', `--cpu-prof-name=${name}-${run}.cpuprofile`] : [];
+  const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=.stack/bench-profiles', `--cpu-prof-name=${name}-${run}.cpuprofile`] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'services/main.ts', 'ingest'], {
     // Its own task queues on the benchmark's namespace: detection's relay may start incident workflows.
     env: { ...process.env, ...stackEnv, LOG_LEVEL: 'info',

@@ -7,7 +7,7 @@
 //   Run: npx tsx bench/telemetry-throughput.ts
 //   Small proof: BENCH_DEVICES=20 BENCH_SECONDS=5 npx tsx bench/telemetry-throughput.ts
 // BENCH_GEOFENCES (0): that many geofences along the routes first (detection's spatial index at work);
-// BENCH_TARGETS (raw,embedded): which runs; BENCH_PROFILE=1: a CPU profile of ingest in .bench-profiles/.
+// BENCH_TARGETS (raw,embedded): which runs; BENCH_PROFILE=1: a CPU profile of ingest in .stack/bench-profiles/.
 import { benchDatabase, benchDevices, floodRun, freePortish, printResults, seedGeofences, startIngestProcess, startRawAedes, stopAll, type FloodSettings, type Result } from './telemetry-support.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Database } from './orm.js';
+import { inTenant, type Database } from './orm.js';
 
 export interface DeviceCredentials {
   deviceId: string;
@@ -16,6 +16,20 @@ export async function deviceCredentials(db: Database, username: string): Promise
   );
   const row = rows[0];
   return row && { deviceId: row.device_id, companyId: row.company_id, vehicleId: row.vehicle_id, secretHash: row.secret_hash };
+}
+
+/**
+ * Stores the current form of a device's secret hash in place of a legacy one, only if the legacy
+ * hash is still the stored one (a rotation meanwhile wins). The device's company is known here,
+ * so this is an ordinary tenant write under row-level security. The change is announced on
+ * `device_credentials_changed` like any other; the hash keeps its salt, which is what live
+ * sessions compare (security/device-secrets.ts secretIdentity), so none of them is closed.
+ */
+export async function upgradeDeviceSecretHash(db: Database, device: DeviceCredentials, upgraded: string): Promise<boolean> {
+  const rows = await inTenant(db, device.companyId, (em) =>
+    em.execute<Array<{ id: string }>>('UPDATE devices SET secret_hash = ? WHERE id = ? AND secret_hash = ? AND revoked_at IS NULL RETURNING id', [upgraded, device.deviceId, device.secretHash]),
+  );
+  return rows.length === 1;
 }
 
 /** The channel a trigger on `devices` notifies, with the MQTT username, when a device's credentials change (Migration20261130100000DeviceRevocation). */

@@ -2,8 +2,8 @@ import type { Client } from 'aedes';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Logger } from '../config/logger.js';
 import type { Database } from '../db/orm.js';
-import { deviceCredentials, type DeviceCredentials } from '../db/devices.js';
-import { verifyDeviceSecret } from '../security/device-secrets.js';
+import { deviceCredentials, upgradeDeviceSecretHash, type DeviceCredentials } from '../db/devices.js';
+import { secretIdentity, verifyDeviceSecret } from '../security/device-secrets.js';
 import { clientIdBelongsTo, commandsTopic } from '../domain/telemetry-topics.js';
 
 /** A device's live session: who it is, and the credentials it proved, to compare after a change. */
@@ -28,6 +28,37 @@ export interface DeviceAuthOptions {
 }
 
 /**
+ * How many CONNECTs of one username, and of one client address, are checked at the same time;
+ * the others wait their turn (they are not refused). One per username: a device has few
+ * connections, and a guess at its secret is checked only after the previous guess's failure
+ * was counted. A few per address: a fleet behind one NAT is checked at this many times the
+ * speed of one check (a lookup and a hash: well under a millisecond of CPU each).
+ */
+export const CHECKS_IN_FLIGHT = { perUsername: 1, perAddress: 8 } as const;
+
+/** At most `limit` tasks at a time for each key, the rest queued in arrival order; an idle key holds no memory. */
+class KeyedGate {
+  private readonly queues = new Map<string, { running: number; waiting: Array<() => void> }>();
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    let queue = this.queues.get(key);
+    if (!queue) this.queues.set(key, (queue = { running: 0, waiting: [] }));
+    if (queue.running >= this.limit) await new Promise<void>((resolve) => queue.waiting.push(resolve));
+    else queue.running += 1;
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next waiter, so a newcomer cannot overtake the queue.
+      const next = queue.waiting.shift();
+      if (next) next();
+      else if ((queue.running -= 1) === 0) this.queues.delete(key);
+    }
+  }
+}
+
+/**
  * Device authentication and authorisation for the broker: CONNECT (secret, client id, throttling),
  * the topic ACL, and the sessions' fate when their credentials change. Transport-agnostic: it
  * sees aedes clients only as keys and as something to close.
@@ -39,6 +70,8 @@ export class DeviceAuth {
   private everyoneChanged = 0;
   private readonly usernameFailures: RateLimiterMemory;
   private readonly addressFailures: RateLimiterMemory;
+  private readonly usernameChecks = new KeyedGate(CHECKS_IN_FLIGHT.perUsername);
+  private readonly addressChecks = new KeyedGate(CHECKS_IN_FLIGHT.perAddress);
 
   constructor(
     private readonly db: Database,
@@ -53,45 +86,66 @@ export class DeviceAuth {
     return this.everyoneChanged + (this.changes.get(username) ?? 0);
   }
 
+  /**
+   * The budgets count failed checks only: a device that proves its secret never spends them, so
+   * a fleet behind one NAT reconnecting all at once (an ingest restart) is never refused for its
+   * numbers. Counting failures only after a check would let a burst of parallel guesses all be
+   * checked before any failure is counted; the gates bound that instead: a username is checked
+   * one CONNECT at a time and an address CHECKS_IN_FLIGHT.perAddress at a time, and each check
+   * starts only while the budgets have room. So at most budget guesses per minute are checked
+   * for a username, and at most budget + perAddress - 1 from an address. Past either budget,
+   * CONNECT is refused without checking the secret (even the right one: a guess made then could
+   * not succeed, so guessing gains nothing); such refusals are not counted again, so a device
+   * retrying with a stale secret does not lock out its NAT's other devices for longer.
+   * PostgreSQL unreachable is not a failed guess: nothing is counted.
+   */
   async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<AuthResult> {
     const address = client.conn && 'remoteAddress' in client.conn ? String(client.conn.remoteAddress) : 'unknown';
     if (!username || !password) return { ok: false, returnCode: CONNACK.BAD_CREDENTIALS, reason: 'username and password are required' };
-    // Every attempt takes a point from its username's and its address's budget up front (so a
-    // burst of parallel guesses cannot all pass a check before any failure is counted); a
-    // success gives them back. Past either budget, CONNECT is refused without checking the
-    // secret: a guess made then could not succeed, so guessing gains nothing and costs no scrypt.
-    const budgets = [
-      { limiter: this.usernameFailures, key: username },
-      { limiter: this.addressFailures, key: address },
-    ];
-    const taken = await Promise.allSettled(budgets.map(({ limiter, key }) => limiter.consume(key)));
-    if (taken.some((result) => result.status === 'rejected')) return { ok: false, returnCode: CONNACK.SERVER_UNAVAILABLE, reason: 'too many failed CONNECTs; try again later' };
+    // Always address first, then username: no two CONNECTs can each hold a slot the other waits for.
+    return this.addressChecks.run(address, () => this.usernameChecks.run(username, () => this.check(client, username, password, address)));
+  }
+
+  private async check(client: Client, username: string, password: Buffer, address: string): Promise<AuthResult> {
+    // Gone while it waited for its turn: not worth a check.
+    if (client.conn.destroyed) return { ok: false, returnCode: CONNACK.SERVER_UNAVAILABLE, reason: 'connection closed before authentication' };
+    const spent = async (limiter: RateLimiterMemory, key: string) => ((await limiter.get(key))?.consumedPoints ?? 0) >= limiter.points;
+    if ((await spent(this.usernameFailures, username)) || (await spent(this.addressFailures, address))) return { ok: false, returnCode: CONNACK.SERVER_UNAVAILABLE, reason: 'too many failed CONNECTs; try again later' };
     const seen = this.changeCount(username);
-    // PostgreSQL unreachable is not a failed guess: the budgets are given back, so devices reconnect as soon as it returns.
-    const giveBack = async (error: unknown): Promise<never> => {
-      await Promise.all(budgets.map(({ limiter, key }) => limiter.reward(key, 1)));
-      throw error;
-    };
-    let credentials = await deviceCredentials(this.db, username).catch(giveBack);
+    let credentials = await deviceCredentials(this.db, username);
     // An unknown or revoked username is verified against a dummy hash: the same work as a wrong secret.
-    if (!(await verifyDeviceSecret(password.toString('utf8'), credentials?.secretHash))) return { ok: false, returnCode: CONNACK.BAD_CREDENTIALS, reason: 'bad username or secret' };
-    await Promise.all(budgets.map(({ limiter, key }) => limiter.reward(key, 1)));
+    const secret = await verifyDeviceSecret(password.toString('utf8'), credentials?.secretHash);
+    if (!secret.ok || !credentials) {
+      await Promise.all([this.usernameFailures.penalty(username, 1), this.addressFailures.penalty(address, 1)]);
+      return { ok: false, returnCode: CONNACK.BAD_CREDENTIALS, reason: 'bad username or secret' };
+    }
     if (!clientIdBelongsTo(client.id, username)) return { ok: false, returnCode: CONNACK.IDENTIFIER_REJECTED, reason: `client id must be "${username}" or start with "${username}:"` };
+    if (secret.upgraded) credentials = await this.upgrade(credentials, secret.upgraded);
     // Rotated or revoked while the secret was being checked: the change was announced before
     // this session was known, so it is read again here.
     if (this.changeCount(username) !== seen) {
-      const now = await deviceCredentials(this.db, username).catch(giveBack);
-      if (!now || now.deviceId !== credentials!.deviceId || now.secretHash !== credentials!.secretHash) return { ok: false, returnCode: CONNACK.BAD_CREDENTIALS, reason: 'credentials changed' };
+      const now = await deviceCredentials(this.db, username);
+      if (!now || !sameSecret(now, credentials)) return { ok: false, returnCode: CONNACK.BAD_CREDENTIALS, reason: 'credentials changed' };
       credentials = now;
     }
     // Gone while we checked: its 'close' has fired already and would never unregister it.
     if (client.conn.destroyed) return { ok: false, returnCode: CONNACK.SERVER_UNAVAILABLE, reason: 'connection closed during authentication' };
-    this.sessions.set(client, { ...credentials!, username, seen, revoked: false });
+    this.sessions.set(client, { ...credentials, username, seen, revoked: false });
     let clients = this.byUsername.get(username);
     if (!clients) this.byUsername.set(username, (clients = new Set()));
     clients.add(client);
     client.conn.once('close', () => this.forget(client, username));
     return { ok: true };
+  }
+
+  /** A legacy hash just matched: the current form of it is stored, once; failing that, the device is let in all the same and upgraded next time. */
+  private async upgrade(credentials: DeviceCredentials, upgraded: string): Promise<DeviceCredentials> {
+    try {
+      return (await upgradeDeviceSecretHash(this.db, credentials, upgraded)) ? { ...credentials, secretHash: upgraded } : credentials;
+    } catch (error) {
+      this.log.warn({ err: error, deviceId: credentials.deviceId }, 'device secret hash could not be upgraded; trying again at its next CONNECT');
+      return credentials;
+    }
   }
 
   private forget(client: Client, username: string): void {
@@ -171,12 +225,21 @@ export class DeviceAuth {
   private async recheck(client: Client, session: DeviceSession): Promise<void> {
     const seen = this.changeCount(session.username);
     const now = await deviceCredentials(this.db, session.username);
-    if (!now || now.deviceId !== session.deviceId || now.secretHash !== session.secretHash) {
+    if (!now || !sameSecret(now, session)) {
       session.revoked = true;
       this.log.warn({ device: session.username, clientId: client.id }, 'device credentials revoked or changed; closing its session');
       client.close();
       return;
     }
-    Object.assign(session, { companyId: now.companyId, vehicleId: now.vehicleId, seen });
+    Object.assign(session, { companyId: now.companyId, vehicleId: now.vehicleId, secretHash: now.secretHash, seen });
   }
+}
+
+/**
+ * Whether the device's stored credentials are still the ones a session proved: the same device,
+ * and the same issued secret. Not the same hash text: a legacy hash upgraded in place (on any
+ * ingest process) keeps its identity and must not close the sessions that proved it.
+ */
+function sameSecret(now: DeviceCredentials, proved: DeviceCredentials): boolean {
+  return now.deviceId === proved.deviceId && secretIdentity(now.secretHash) === secretIdentity(proved.secretHash);
 }

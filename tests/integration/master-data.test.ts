@@ -207,7 +207,7 @@ describe('master data over the API: conventions every collection follows', () =>
     const device = (await response.json()) as { id: string; mqtt: { username: string; secret: string; topic: string } };
     expect(device.mqtt.topic).toBe(`safeshipper/v1/devices/dev-${run.toLowerCase()}/telemetry`);
     const stored = (await owner.query('SELECT secret_hash FROM devices WHERE id = $1', [device.id])).rows[0] as { secret_hash: string };
-    expect(stored.secret_hash).toMatch(/^scrypt\$/);
+    expect(stored.secret_hash).toMatch(/^hmac-sha256\$/);
     expect(stored.secret_hash).not.toContain(device.mqtt.secret);
     const read = (await (await api.call('acme-viewer', 'GET', `/api/v1/devices/${device.id}`)).json()) as Record<string, unknown>;
     expect(read).not.toHaveProperty('mqtt');

@@ -120,11 +120,14 @@ function track(child: ChildProcess): Child {
 
 /**
  * `services/main.ts ingest` in a process of its own, resolved once it listens (embedded) or has
- * subscribed (external). BENCH_PROFILE=1 writes a V8 CPU profile per process into .stack/bench-profiles/
- * (open it in Chrome DevTools or speedscope) to see where the time goes.
+ * subscribed (external). BENCH_PROFILE=1 writes V8 CPU profiles per process into
+ * .stack/bench-profiles/<name>-<run>/ (open them in Chrome DevTools or speedscope) to see where the
+ * time goes: the one whose name ends `.0.001.cpuprofile` is the main thread's. tsx runs its module
+ * loader in a thread of its own, which writes a profile too; under one fixed file name the loader's
+ * (idle all run) overwrote the main thread's.
  */
 export async function startIngestProcess(env: Record<string, string>, name = 'ingest'): Promise<Child> {
-  const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=.stack/bench-profiles', `--cpu-prof-name=${name}-${run}.cpuprofile`] : [];
+  const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=.stack/bench-profiles/${name}-${run}`] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'services/main.ts', 'ingest'], {
     // Its own task queues on the benchmark's namespace: detection's relay may start incident workflows.
     env: { ...process.env, ...stackEnv, LOG_LEVEL: 'info',

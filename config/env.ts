@@ -158,7 +158,7 @@ const schema = z.object({
   // the rollups recompute this many hours back, so a late point within that window is counted.
   TELEMETRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
   TELEMETRY_ROLLUP_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(730),
-  TELEMETRY_ROLLUP_LOOKBACK_HOURS: z.coerce.number().int().min(1).max(24 * 31).default(48),
+  TELEMETRY_ROLLUP_LOOKBACK_HOURS: z.coerce.number().int().min(1).max(24 * 31).default(6),
 }).superRefine((env, ctx) => {
   if (env.SEARCH_ENGINE === 'typesense') {
     for (const key of ['TYPESENSE_URL', 'TYPESENSE_API_KEY'] as const) if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when SEARCH_ENGINE=typesense' });

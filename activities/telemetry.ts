@@ -32,12 +32,18 @@ export function telemetryActivities(db: Database, retention: TelemetryRetention)
       return rows;
     },
 
-    /** Drops what is older than the configured ages; returns the partitions (chunks) dropped and rollup rows deleted. */
-    async applyTelemetryRetention(): Promise<{ partitionsDropped: number; rollupRowsDeleted: number | null }> {
-      const [result] = await db.em
-        .fork()
-        .execute<Array<{ partitionsDropped: number; rollupRowsDeleted: number | null }>>('SELECT partitions_dropped AS "partitionsDropped", rollup_rows_deleted AS "rollupRowsDeleted" FROM apply_telemetry_retention(?, ?)', [retention.rawDays, retention.rollupDays]);
-      return { partitionsDropped: result?.partitionsDropped ?? 0, rollupRowsDeleted: result?.rollupRowsDeleted ?? null };
+    /**
+     * Drops what is older than the configured ages; returns the partitions (chunks) dropped, the
+     * rollup rows deleted, and the sent road events deleted (with the raw points they came from).
+     */
+    async applyTelemetryRetention(): Promise<{ partitionsDropped: number; rollupRowsDeleted: number | null; sentEventsDeleted: number }> {
+      const em = db.em.fork();
+      const [result] = await em.execute<Array<{ partitionsDropped: number; rollupRowsDeleted: number | null }>>(
+        'SELECT partitions_dropped AS "partitionsDropped", rollup_rows_deleted AS "rollupRowsDeleted" FROM apply_telemetry_retention(?, ?)',
+        [retention.rawDays, retention.rollupDays],
+      );
+      const [events] = await em.execute<Array<{ deleted: number }>>('SELECT prune_sent_telemetry_events(?) AS deleted', [retention.rawDays]);
+      return { partitionsDropped: result?.partitionsDropped ?? 0, rollupRowsDeleted: result?.rollupRowsDeleted ?? null, sentEventsDeleted: events?.deleted ?? 0 };
     },
   };
 }

@@ -23,11 +23,12 @@ export interface TelemetryRollupResult {
   rollupRows: number | null;
   partitionsDropped: number;
   rollupRowsDeleted: number | null;
+  /** Road events already sent to their workflows, older than the raw points' retention. */
+  sentEventsDeleted: number;
 }
 
 /** Scheduled hourly: rolls the ended hours up, then drops what is past its retention. */
 export async function telemetryRollupWorkflow(): Promise<TelemetryRollupResult> {
   const rollupRows = await rollUpTelemetry();
-  const { partitionsDropped, rollupRowsDeleted } = await applyTelemetryRetention();
-  return { rollupRows, partitionsDropped, rollupRowsDeleted };
+  return { rollupRows, ...(await applyTelemetryRetention()) };
 }

@@ -12,6 +12,7 @@ import { Migration20261201020000Integrations } from './Migration20261201020000In
 import { Migration20261201040000Search } from './Migration20261201040000Search.js';
 import { Migration20261201050000Documents } from './Migration20261201050000Documents.js';
 import { Migration20261202030000ExternalBroker } from './Migration20261202030000ExternalBroker.js';
+import { Migration20261202040000TelemetryEventRetention } from './Migration20261202040000TelemetryEventRetention.js';
 import { Migration20261202000000TelemetryPipeline } from './Migration20261202000000TelemetryPipeline.js';
 import { Migration20261202010000Alarms } from './Migration20261202010000Alarms.js';
 import { Migration20261202020000TelemetryRollups } from './Migration20261202020000TelemetryRollups.js';
@@ -35,4 +36,5 @@ export const migrationsList = [
   { name: 'Migration20261202010000Alarms', class: Migration20261202010000Alarms },
   { name: 'Migration20261202020000TelemetryRollups', class: Migration20261202020000TelemetryRollups },
   { name: 'Migration20261202030000ExternalBroker', class: Migration20261202030000ExternalBroker },
+  { name: 'Migration20261202040000TelemetryEventRetention', class: Migration20261202040000TelemetryEventRetention },
 ];

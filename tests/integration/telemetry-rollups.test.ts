@@ -75,7 +75,17 @@ describe('telemetry rollups and retention (the hourly telemetry-rollup workflow)
     await insertPoint(Date.now() - 30 * 86_400_000, 140, 10, 5); // older than every partition (the default one), and than 2 days
     await owner.query(`INSERT INTO telemetry_hourly (company_id, device_id, hour, points, first_at, last_at) VALUES ($1, $2, $3, 1, $3, $3)`, [company, device, at(current - 40 * 86_400_000)]);
 
-    expect(await runWorkflow()).toEqual({ rollupRows: 1, partitionsDropped: 1, rollupRowsDeleted: 1 });
+    // Road events: one sent long ago (aged out with its points), one sent today, one never sent (kept whatever its age: it is not delivered yet).
+    const event = (occurredAt: number, sentAt: number | null) =>
+      owner.query(`INSERT INTO telemetry_events (company_id, kind, device_id, vehicle_id, occurred_at, workflow_id, sent_at, outcome) VALUES ($1, 'shipment.position', $2, $3, $4, 'shipment-x', $5, $6) RETURNING id`, [company, device, vehicle, at(occurredAt), sentAt === null ? null : at(sentAt), sentAt === null ? null : 'signalled']);
+    const sentLongAgo = (await event(Date.now() - 30 * 86_400_000, Date.now() - 30 * 86_400_000)).rows[0].id as string;
+    await event(Date.now() - 60_000, Date.now() - 30_000);
+    await event(Date.now() - 30 * 86_400_000, null);
+
+    expect(await runWorkflow()).toEqual({ rollupRows: 1, partitionsDropped: 1, rollupRowsDeleted: 1, sentEventsDeleted: 1 });
+    const events = await owner.query(`SELECT id, sent_at IS NULL AS unsent FROM telemetry_events WHERE device_id = $1 ORDER BY id`, [device]);
+    expect(events.rows.map((row) => row.unsent)).toEqual([false, true]);
+    expect(events.rows.map((row) => row.id)).not.toContain(sentLongAgo);
     expect(await rollup()).toEqual([
       { points: 3, firstAt: new Date(hour + 10 * 60_000), lastAt: new Date(hour + 30 * 60_000), fixAt: new Date(hour + 30 * 60_000), lon: 144.3, fixSpeedKmh: 70, fixHeadingDeg: 180, avgSpeedKmh: 60, maxSpeedKmh: 70, minTemperatureC: 4, maxTemperatureC: 9 },
     ]);
@@ -84,7 +94,7 @@ describe('telemetry rollups and retention (the hourly telemetry-rollup workflow)
 
     // A point that arrives late for its hour is counted when the window is rolled again; nothing else changes.
     await insertPoint(hour + 40 * 60_000, 144.4, 100, 3, 270);
-    expect(await runWorkflow()).toEqual({ rollupRows: 1, partitionsDropped: 0, rollupRowsDeleted: 0 });
+    expect(await runWorkflow()).toEqual({ rollupRows: 1, partitionsDropped: 0, rollupRowsDeleted: 0, sentEventsDeleted: 0 });
     expect(await rollup()).toEqual([expect.objectContaining({ points: 4, lastAt: new Date(hour + 40 * 60_000), fixAt: new Date(hour + 40 * 60_000), lon: 144.4, fixSpeedKmh: 100, fixHeadingDeg: 270, avgSpeedKmh: expect.closeTo(220 / 3, 4), maxSpeedKmh: 100, minTemperatureC: 3, maxTemperatureC: 9 })]);
 
     // Ten days and an hour in two points: buckets of 121 hours (whole hours), the rolled-up hours from the rollups, the hour still filling from its points.

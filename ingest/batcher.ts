@@ -7,8 +7,11 @@ export interface BatcherOptions {
   /**
    * Group commit: with fewer than this many commits in flight, what waits is committed at once
    * (after the current turn of the event loop, so a socket read's messages go together); else it
-   * waits for a commit to finish, or for `maxSize`. A lone point waits for nothing, and under
-   * load the batches grow by themselves while the database is busy.
+   * waits for a commit to finish, and goes then in batches of at most `maxSize`. A lone point
+   * waits for nothing, and under load the batches grow by themselves while the database is busy.
+   * Never more than this many commits at once, however much waits: more would only queue for
+   * pool connections and for the same rows' locks (every batch moves the same vehicles), each
+   * one slower than the last.
    */
   maxConcurrent?: number;
   /**
@@ -39,10 +42,14 @@ export class Batcher<T> {
   add(item: T): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (this.pending.length >= this.options.maxSize) this.flush();
-      else if (this.options.maxConcurrent === undefined) this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
-      // Group commit: at once if a commit may start, else when one finishes.
-      else if (this.inFlight.size < this.options.maxConcurrent) this.immediate ??= setImmediate(() => this.flush());
+      if (this.options.maxConcurrent === undefined) {
+        if (this.pending.length >= this.options.maxSize) this.flush();
+        else this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
+      } else if (this.inFlight.size < this.options.maxConcurrent) {
+        // Group commit: at once if a commit may start (a full batch now, else after this turn), else when one finishes.
+        if (this.pending.length >= this.options.maxSize) this.flush();
+        else this.immediate ??= setImmediate(() => this.fill(this.options.maxConcurrent!));
+      }
     });
   }
 
@@ -51,16 +58,21 @@ export class Batcher<T> {
     this.timer = undefined;
     clearImmediate(this.immediate);
     this.immediate = undefined;
-    const batch = this.pending;
-    this.pending = [];
+    const batch = this.pending.length <= this.options.maxSize ? this.pending : this.pending.splice(0, this.options.maxSize);
+    if (batch === this.pending) this.pending = [];
     if (batch.length === 0) return;
     const run = this.commitIsolating(batch);
     this.inFlight.add(run);
     void run.finally(() => {
       this.inFlight.delete(run);
       // Group commit: what gathered during this commit goes now.
-      if (this.options.maxConcurrent !== undefined && this.pending.length > 0) this.flush();
+      if (this.options.maxConcurrent !== undefined) this.fill(this.options.maxConcurrent);
     });
+  }
+
+  /** Starts commits of what waits while fewer than `slots` are in flight. */
+  private fill(slots: number): void {
+    while (this.pending.length > 0 && this.inFlight.size < slots) this.flush();
   }
 
   private async commitIsolating(batch: Array<Entry<T>>): Promise<void> {
@@ -80,7 +92,10 @@ export class Batcher<T> {
 
   /** Commits what is waiting and waits for every batch in flight. */
   async drain(): Promise<void> {
-    this.flush();
-    await Promise.all(this.inFlight);
+    this.fill(this.options.maxConcurrent ?? 1);
+    while (this.inFlight.size > 0) {
+      await Promise.all(this.inFlight);
+      this.fill(this.options.maxConcurrent ?? 1);
+    }
   }
 }

@@ -84,3 +84,46 @@ describe('batcher with group commit', () => {
     await Promise.all(rest);
   });
 });
+
+describe('batcher with group commit under load', () => {
+  it('never runs more than maxConcurrent commits, however much waits, and commits the backlog in batches of at most maxSize', async () => {
+    const batches: number[][] = [];
+    let running = 0;
+    let mostRunning = 0;
+    const gates: Array<() => void> = [];
+    const batcher = new Batcher<number>(async (items) => {
+      batches.push(items);
+      running += 1;
+      mostRunning = Math.max(mostRunning, running);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      running -= 1;
+    }, { maxSize: 3, maxWaitMs: 60_000, maxConcurrent: 2 });
+    const added = Array.from({ length: 14 }, (_, n) => batcher.add(n));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Two full batches took the two slots; the other eight items wait, not a third, fourth … commit.
+    expect(batches).toEqual([[0, 1, 2], [3, 4, 5]]);
+    while (batches.flat().length < 14 || gates.length > 0) {
+      gates.shift()?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(added);
+    expect(mostRunning).toBe(2);
+    expect(batches).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11], [12, 13]]);
+  });
+
+  it('drain commits a backlog larger than the commits in flight may take at once', async () => {
+    const committed: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const batcher = new Batcher<number>(async (items) => {
+      await gate;
+      committed.push(...items);
+    }, { maxSize: 2, maxWaitMs: 60_000, maxConcurrent: 1 });
+    const added = [1, 2, 3, 4, 5].map((n) => batcher.add(n));
+    const drained = batcher.drain();
+    release();
+    await drained;
+    expect(committed).toEqual([1, 2, 3, 4, 5]);
+    await Promise.all(added);
+  });
+});

@@ -62,6 +62,8 @@ export interface ApiDependencies {
   limiter?: RateLimiter;
   /** The Keycloak admin client for /users; by default built from the configuration (tests put a slow or failing one in). */
   identity?: KeycloakAdmin | undefined;
+  /** Aborted when the server stops: live streams end at once instead of holding its close open. */
+  stopping?: AbortSignal;
 }
 
 /** The composition root of the HTTP edge. */
@@ -71,6 +73,7 @@ export function createApp({
   temporal,
   log,
   clock,
+  stopping,
   limiter = rateLimiter({ limits: limitsFromConfig(config) }),
   identity = config.KEYCLOAK_ADMIN_CLIENT_SECRET ? keycloakAdminFromConfig(config) : undefined,
 }: ApiDependencies): Koa<ApiState> {
@@ -108,7 +111,7 @@ export function createApp({
   };
   const lifecycle = { client: new Client({ connection: temporal, namespace: config.TEMPORAL_NAMESPACE }), shipmentsTaskQueue: taskQueues(config).shipments, erpRequestTimeoutMs: config.ERP_REQUEST_TIMEOUT_MS };
   // One LISTEN per API process, opened with its first live stream (api/live/hub.ts).
-  const live = new LiveHub({ listen: (handlers) => listenLive(db, handlers), heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000, clientBufferBytes: config.LIVE_CLIENT_BUFFER_BYTES, maxStreams: config.LIVE_MAX_STREAMS, log });
+  const live = new LiveHub({ listen: (handlers) => listenLive(db, handlers), heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000, clientBufferBytes: config.LIVE_CLIENT_BUFFER_BYTES, maxStreams: config.LIVE_MAX_STREAMS, log, ...(stopping ? { stopping } : {}) });
   const api = apiRouters(deps, databaseRules(db), identity, lifecycle, { store: documentStoreFromConfig(config), maxBytes: config.DOCUMENT_MAX_BYTES }, createSearchEngine(config, db), outboundPolicyFor(config.NODE_ENV), live);
   const docs = docsRoutes({ oidcIssuer: config.OIDC_ISSUER }); // public, outside the policy table: the OpenAPI contract and its docs page
   app.use(allowedMethods([health, ...api, docs]));

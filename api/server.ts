@@ -16,7 +16,8 @@ export interface RunningApi {
 export async function startApi(config: Config, db: Database, log: Logger): Promise<RunningApi> {
   const temporal = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const limiter = rateLimiterFromConfig(config, log);
-  const app = createApp({ config, db, temporal, log, limiter });
+  const stopping = new AbortController();
+  const app = createApp({ config, db, temporal, log, limiter, stopping: stopping.signal });
   const server = app.listen(config.API_PORT, config.API_HOST);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -35,7 +36,9 @@ export async function startApi(config: Config, db: Database, log: Logger): Promi
     server,
     url: `http://localhost:${port}`,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      stopping.abort();
+      await closed;
       server.closeAllConnections();
       await temporal.close();
       await limiter.close();

@@ -1,4 +1,4 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from '../../config/logger.js';
 import type { LiveEnvelope, LiveEvent, LiveEventType } from '../../domain/live-events.js';
 import type { LiveListener, LiveListenerHandlers } from '../../db/live-feed.js';
@@ -11,6 +11,8 @@ export interface LiveHubOptions {
   clientBufferBytes: number;
   maxStreams: number;
   log: Logger;
+  /** The server is stopping: every stream ends with `shutdown` now (a stream never ends by itself, and the server's close waits for it). */
+  stopping?: AbortSignal;
 }
 
 export interface LiveFilter {
@@ -46,7 +48,12 @@ export class LiveHub {
   private listening = false;
   private heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: LiveHubOptions) {}
+  constructor(private readonly options: LiveHubOptions) {
+    options.stopping?.addEventListener('abort', () => {
+      const at = new Date().toISOString();
+      for (const company of this.byCompany.values()) for (const subscriber of company) subscriber.res.end(frame('shutdown', { at }));
+    }, { once: true });
+  }
 
   /** Whether this process already serves as many streams as it may. */
   get full(): boolean {
@@ -55,6 +62,10 @@ export class LiveHub {
 
   /** Adds a stream whose headers are sent (check `full` first). */
   subscribe(companyId: string, filter: LiveFilter, res: ServerResponse): LiveStream {
+    if (this.options.stopping?.aborted) {
+      res.end(frame('shutdown', { at: new Date().toISOString() }));
+      return { end: () => undefined };
+    }
     const subscriber: Subscriber = { companyId, filter, res, listening: false };
     let company = this.byCompany.get(companyId);
     if (!company) this.byCompany.set(companyId, (company = new Set()));
@@ -84,11 +95,7 @@ export class LiveHub {
     });
     this.heartbeat = setInterval(() => {
       for (const company of this.byCompany.values()) {
-        for (const subscriber of company) {
-          // A server that stopped listening is shutting down and waits for its connections: a stream never ends by itself.
-          if ((subscriber.res.socket as { server?: Server } | null)?.server?.listening === false) subscriber.res.end(frame('shutdown', { at: new Date().toISOString() }));
-          else this.write(subscriber, ': heartbeat\n\n');
-        }
+        for (const subscriber of company) this.write(subscriber, ': heartbeat\n\n');
       }
     }, this.options.heartbeatMs);
     this.heartbeat.unref();

@@ -5,8 +5,9 @@ import * as formats from 'ajv-formats';
 import type { LiveEvent, LivePosition } from '../../domain/live-events.js';
 import { notifyLive } from '../../db/live-feed.js';
 import { inTenant } from '../../db/orm.js';
+import { startApi } from '../../api/server.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { ACME, BOREAL } from '../support/stack.js';
+import { ACME, BOREAL, silentLog, testConfig } from '../support/stack.js';
 
 const run = Date.now().toString(36).slice(-6);
 const HOUR = 3_600_000;
@@ -17,7 +18,7 @@ interface SseEvent {
 }
 
 /** A live stream as EventSource reads it: frames split on blank lines, comments (heartbeats) counted apart. */
-async function openStream(api: TestApi, username: string, query = '') {
+async function openStream(api: Pick<TestApi, 'base' | 'token'>, username: string, query = '') {
   const abort = new AbortController();
   const response = await fetch(`${api.base}/api/v1/live${query}`, { headers: { Authorization: `Bearer ${await api.token(username)}`, Accept: 'text/event-stream' }, signal: abort.signal });
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -213,6 +214,15 @@ describe('live stream limits: heartbeats, a cap per process, a slow client cut o
       retry.close();
     }
     expect(status).toBe(200);
+  });
+
+  it('ends its open streams with `shutdown` when the server stops, instead of holding the close open until a heartbeat', async () => {
+    const server = await startApi(testConfig({ API_PORT: '0', API_HOST: '127.0.0.1', LIVE_HEARTBEAT_SECONDS: '300' }), api.db, silentLog);
+    const stream = await openStream({ base: server.url, token: api.token }, 'acme-viewer');
+    expect((await stream.next())?.event).toBe('ready');
+    await server.close();
+    expect((await stream.next())?.event).toBe('shutdown');
+    expect(await stream.next()).toBeNull();
   });
 
   it('cuts off a client that stops reading once its backlog passes the bound, instead of buffering without end', async () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Router from '@koa/router';
 import type { ApiState } from '../routing.js';
 import { buildOpenApiDocument, type OpenApiOptions } from '../openapi.js';
+import { telemetryMessageJsonSchema } from '../../domain/telemetry-message.js';
 
 /** Swagger UI's files, served from the npm package (no CDN: the page works offline). */
 const SWAGGER_UI = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -18,6 +19,8 @@ const ASSETS: Record<string, string> = {
 
 export const DOCS_PATH = '/api/v1/docs';
 export const OPENAPI_PATH = '/api/v1/openapi.json';
+/** The message devices publish over MQTT (domain/telemetry-message.ts), for device makers: JSON Schema 2020-12. */
+export const TELEMETRY_SCHEMA_PATH = '/api/v1/telemetry/message.schema.json';
 const ASSETS_PATH = `${DOCS_PATH}/assets`;
 
 const PAGE = `<!doctype html>
@@ -51,8 +54,8 @@ const INIT = `window.ui = SwaggerUIBundle({
 `;
 
 /**
- * The API's contract and its interactive docs, public (they expose no data): `GET /api/v1/openapi.json`
- * and `GET /api/v1/docs` (Swagger UI). These routes are outside the policy table: register this
+ * The API's contract and its interactive docs, public (they expose no data): `GET /api/v1/openapi.json`,
+ * `GET /api/v1/docs` (Swagger UI) and the devices' MQTT message, `GET /api/v1/telemetry/message.schema.json`. These routes are outside the policy table: register this
  * router in createApp, not among apiRouters.
  */
 export function docsRoutes(options: OpenApiOptions): Router<ApiState> {
@@ -76,6 +79,13 @@ export function docsRoutes(options: OpenApiOptions): Router<ApiState> {
     ctx.type = 'application/json';
     ctx.set('Cache-Control', 'no-cache');
     ctx.body = document;
+  });
+
+  const telemetrySchema = JSON.stringify({ $id: TELEMETRY_SCHEMA_PATH, title: 'SafeShipper telemetry message, version 1', ...telemetryMessageJsonSchema() });
+  router.get(TELEMETRY_SCHEMA_PATH, (ctx) => {
+    ctx.type = 'application/schema+json';
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = telemetrySchema;
   });
 
   router.get(DOCS_PATH, (ctx) => {

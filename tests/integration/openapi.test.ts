@@ -494,6 +494,20 @@ describe('the docs page', () => {
     expect(init).toContain('validatorUrl: null');
   });
 
+  it('publishes the devices\u2019 MQTT message as a JSON Schema: a point and a batch pass; another version, a latitude off the globe and an unknown field do not', async () => {
+    const response = await fetch(`${api.base}/api/v1/telemetry/message.schema.json`);
+    expect([response.status, response.headers.get('content-type')]).toEqual([200, 'application/schema+json']);
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    const valid = ajv.compile((await response.json()) as object);
+    const ts = new Date().toISOString();
+    expect(valid({ v: 1, ts, seq: 1, lat: -37.8, lon: 144.9, speedKmh: 80, sensors: { temperatureC: 4, leak: false } })).toBe(true);
+    expect(valid({ v: 1, points: [{ ts, seq: 1, lat: -37.8, lon: 144.9 }, { ts, seq: 2, sensors: { doorOpen: true } }] })).toBe(true);
+    expect(valid({ v: 2, ts })).toBe(false);
+    expect(valid({ v: 1, ts, lat: 91, lon: 0 })).toBe(false);
+    expect(valid({ v: 1, ts, altitude: 3 })).toBe(false);
+  });
+
   it('serves only its own assets', async () => {
     for (const path of ['/api/v1/docs/assets/package.json', '/api/v1/docs/assets/..%2Fpackage.json', '/api/v1/docs/assets/swagger-ui-bundle.js.map']) {
       const response = await fetch(`${api.base}${path}`);

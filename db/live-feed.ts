@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { LIVE_CHANNEL, chunkLiveEvents, parseLiveEnvelope, type LiveEnvelope, type LiveEvent } from '../domain/live-events.js';
+import { executeBound } from './bound-query.js';
 import type { Database, EntityManager } from './orm.js';
 
 /**
@@ -11,7 +12,7 @@ import type { Database, EntityManager } from './orm.js';
 export async function notifyLive(tx: EntityManager, companyId: string, events: LiveEvent[]): Promise<void> {
   if (events.length === 0) return;
   const payloads = chunkLiveEvents(companyId, events);
-  await tx.execute(`SELECT pg_notify(?, payload) FROM jsonb_array_elements_text(?::jsonb) AS payload`, [LIVE_CHANNEL, JSON.stringify(payloads)]);
+  await executeBound(tx, `SELECT pg_notify(?, payload) FROM jsonb_array_elements_text(?::jsonb) AS payload`, [LIVE_CHANNEL, JSON.stringify(payloads)]);
 }
 
 export interface LiveListenerHandlers {

@@ -1,3 +1,4 @@
+import { executeBound } from './bound-query.js';
 import type { Database, EntityManager } from './orm.js';
 
 /** Named sensor readings of a point (domain/telemetry-message.ts KNOWN_SENSORS), and any others the device names. */
@@ -71,7 +72,7 @@ const iso = (date: Date | undefined) => (date ? date.toISOString() : null);
 
 async function insertCompanyPoints(tx: EntityManager, companyId: string, rows: TelemetryPoint[]): Promise<TelemetryPoint[]> {
   await tx.execute(`SELECT set_config('app.current_company_id', ?, true)`, [companyId]);
-  const inserted = await tx.execute<Array<{ device_id: string; ms: number; sequence: string }>>(INSERT_POINTS, [
+  const inserted = await executeBound<Array<{ device_id: string; ms: number; sequence: string }>>(tx, INSERT_POINTS, [
     companyId,
     arrayLiteral(rows.map((p) => p.deviceId)),
     arrayLiteral(rows.map((p) => p.vehicleId)),
@@ -106,7 +107,7 @@ async function upsertLastPositions(tx: EntityManager, companyId: string, stored:
   if (latest.size === 0) return;
   // In key order: two batches moving the same vehicles lock their rows in one order, never a deadlock.
   const rows = [...latest.values()].sort((a, b) => (a.vehicleId! < b.vehicleId! ? -1 : 1));
-  await tx.execute(UPSERT_LAST_POSITIONS, [
+  await executeBound(tx, UPSERT_LAST_POSITIONS, [
     companyId,
     arrayLiteral(rows.map((p) => p.vehicleId)),
     arrayLiteral(rows.map((p) => p.deviceId)),

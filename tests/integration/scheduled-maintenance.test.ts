@@ -33,8 +33,9 @@ describe('scheduled security housekeeping on the real worker', () => {
     await db?.close();
   });
 
-  it('registers the purge hourly and the audit seal every 5 minutes, in the configured namespace', async () => {
+  it('registers the telemetry rollup and the purge hourly and the audit seal every 5 minutes, in the configured namespace', async () => {
     for (const [name, workflowType, every] of [
+      ['telemetry-rollup', 'telemetryRollupWorkflow', 3_600_000],
       ['idempotency-purge', 'idempotencyPurgeWorkflow', 3_600_000],
       ['audit-checkpoint', 'auditCheckpointWorkflow', 300_000],
     ] as const) {
@@ -42,7 +43,7 @@ describe('scheduled security housekeeping on the real worker', () => {
       expect(description.action.type === 'startWorkflow' && description.action.workflowType).toBe(workflowType);
       expect(description.spec.intervals?.[0]?.every).toBe(every);
     }
-    expect(SCHEDULES.map((schedule) => schedule.name)).toEqual(['telemetry-maintenance', 'idempotency-purge', 'audit-checkpoint', 'catalogue-sync']);
+    expect(SCHEDULES.map((schedule) => schedule.name)).toEqual(['telemetry-maintenance', 'telemetry-rollup', 'idempotency-purge', 'audit-checkpoint', 'catalogue-sync']);
   });
 
   it('the purge workflow removes expired keys; the seal workflow seals a company chain, which then verifies as sealed', async () => {

@@ -3,8 +3,8 @@
 // processes, each device subscribed to its commands topic, announcing itself online and publishing a
 // point every BENCH_POINT_EVERY (30) seconds; held BENCH_HOLD (30) seconds. Prints the time to connect
 // all and the ingest process's RSS before, connected, and at the end (per connection). Each CONNECT
-// costs one scrypt verification of the device's secret (security/device-secrets.ts): connecting them
-// all takes minutes on 2 cores, and that is part of the figure.
+// costs one HMAC-SHA-256 of the device's secret (security/device-secrets.ts; a legacy scrypt hash,
+// which these devices never have, would cost a scrypt once, then be upgraded).
 // Needs the local stack (npm run stack -- up). The ingest process needs a file descriptor per
 // connection: its open-files limit (ulimit -n) must exceed BENCH_CONNECTIONS (printed first).
 //   Run: npx tsx bench/telemetry-connections.ts

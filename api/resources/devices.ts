@@ -59,7 +59,7 @@ const definition: ResourceDefinition<Device, never, z.infer<typeof update>, unkn
 
 /**
  * Devices: provisioning and rotation hand out the MQTT secret once, in that response only; the
- * database keeps its scrypt hash. Revoking stops the device authenticating at its next CONNECT.
+ * database keeps only its hash (security/device-secrets.ts). Revoking stops the device authenticating at its next CONNECT.
  */
 export function deviceRoutes(router: Router<ApiState>, deps: RouteDeps): void {
   resourceRoutes(router, deps, definition);

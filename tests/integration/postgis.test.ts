@@ -18,13 +18,20 @@ describe('PostgreSQL + PostGIS through the data layer', () => {
   });
 
   it('finds a DG-restricted geofence with ST_DWithin, nearest first, with distances in metres', async () => {
-    // 0.01° of longitude east of the tunnel's edge at this latitude is ~350 m away.
-    const justEast = { lon: BURNLEY.lon + 0.006 + 0.004, lat: BURNLEY.lat };
+    // A zone of this test's own, where no other test draws (other files add Acme geofences around Melbourne to this run's database):
+    // the tunnel's shape (±0.006° around its centre) moved to the Simpson Desert.
+    const centre = { lon: 136.5, lat: BURNLEY.lat + 12 };
+    const name = `Desert zone ${Date.now().toString(36)}`;
+    await inTenant(db, ACME, (em) =>
+      em.execute(`INSERT INTO geofences (company_id, name, kind, area) VALUES (?, ?, 'RESTRICTED_DG', ST_Buffer(ST_SetSRID(ST_MakePoint(?, ?), 4326), 0.006, 'endcap=square join=mitre')::geography)`, [ACME, name, centre.lon, centre.lat]),
+    );
+    // 0.004° of longitude east of the zone's edge at this latitude is ~401 m away.
+    const justEast = { lon: centre.lon + 0.006 + 0.004, lat: centre.lat };
     const within = await inTenant(db, ACME, (em) => geofencesNear(em, ACME, justEast, 500));
-    expect(within.map((fence) => [fence.name, fence.kind])).toEqual([['Burnley Tunnel (DG prohibited)', 'RESTRICTED_DG']]);
-    expect(within[0]!.distanceM).toBeGreaterThan(340);
-    expect(within[0]!.distanceM).toBeLessThan(360);
-    const tooFar = await inTenant(db, ACME, (em) => geofencesNear(em, ACME, justEast, 300));
+    expect(within.map((fence) => [fence.name, fence.kind])).toEqual([[name, 'RESTRICTED_DG']]);
+    expect(within[0]!.distanceM).toBeGreaterThan(395);
+    expect(within[0]!.distanceM).toBeLessThan(410);
+    const tooFar = await inTenant(db, ACME, (em) => geofencesNear(em, ACME, justEast, 380));
     expect(tooFar).toEqual([]);
   });
 

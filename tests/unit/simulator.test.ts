@@ -116,7 +116,8 @@ describe('a simulated device on the wire', () => {
     server = createServer(broker.handle);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    fleet = await startFleet({ mqttUrl: url, devices: [{ username: 'sim-a', secret: 'x' }, { username: 'sim-b', secret: 'y' }], mode: 'manual', routes: ['hume'], startAt: 'Gundagai', timeScale: 3600 });
+    // Road time runs 60× wall time: the positions asserted below move by metres per second of a slow machine, not by degrees.
+    fleet = await startFleet({ mqttUrl: url, devices: [{ username: 'sim-a', secret: 'x' }, { username: 'sim-b', secret: 'y' }], mode: 'manual', routes: ['hume'], startAt: 'Gundagai', timeScale: 60 });
   });
   afterAll(async () => {
     await fleet?.stop({ drainMs: 1000 });

@@ -129,7 +129,8 @@ function processRun(script: string, args: string[]): Promise<void> {
   });
 }
 
-describe('installers started side by side in separate processes', () => {
+// Each test starts three or four Node processes with tsx: seconds on a busy 2-core machine, past the unit project's 5 s default.
+describe('installers started side by side in separate processes', { timeout: 60_000 }, () => {
   const locksModule = new URL('../../../infra/stack/locks.ts', import.meta.url).href;
   const secretsModule = new URL('../../../infra/stack/secrets.ts', import.meta.url).href;
 

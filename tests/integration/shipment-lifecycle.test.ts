@@ -157,7 +157,8 @@ describe('shipment lifecycle through the API', () => {
     // Taking the phosgene off the load signals the workflow, which checks the load again.
     expect((await api.call('acme-operator', 'DELETE', `/api/v1/shipments/${shipment.id}/consignment-items/${phosgene.id}`)).status).toBe(204);
     const timeline = async () => ((await json(await api.call('acme-viewer', 'GET', `/api/v1/shipments/${shipment.id}/timeline`), 200)).items as Array<{ event: string; status: string; by: string | null }>).map((e) => `${e.event}:${e.status}:${e.by}`);
-    for (let tries = 0; (await rowStatus(shipment.id)) !== 'DG_VALIDATED'; tries += 1) {
+    // The row is written by the validating activity, the timeline by the workflow once that activity returns: wait for both.
+    for (let tries = 0; (await rowStatus(shipment.id)) !== 'DG_VALIDATED' || !(await timeline()).includes('validate:DG_VALIDATED:null'); tries += 1) {
       if (tries === 100) throw new Error(`the amended load was not validated: ${(await timeline()).join(', ')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -20,7 +20,8 @@ import { startWebhookReceiver, type Answer, type WebhookReceiver } from '../supp
  * and local receivers that verify every signature and count what they take in.
  */
 describe('webhooks: signed deliveries, one per event per subscription, retried, refused or given up', () => {
-  const GIVE_UP_SECONDS = 3;
+  // Long enough for a 429's retry to land inside it on a busy machine (3 s was not, once), short enough to watch a give-up.
+  const GIVE_UP_SECONDS = 6;
   const overrides = { TEMPORAL_TASK_QUEUE_PREFIX: `${testEnv().TEMPORAL_TASK_QUEUE_PREFIX}webhooks-`, WEBHOOK_GIVE_UP_AFTER_SECONDS: String(GIVE_UP_SECONDS) };
   const config = testConfig(overrides);
   const run = Date.now().toString(36).toUpperCase();

@@ -76,7 +76,7 @@ async function subscribe(config: Config, log: Logger, pipeline: Pipeline, passwo
     protocolVersion: 5,
     clean: false,
     // Never expires: while this instance is away, the broker keeps its share of the group's messages for it.
-    properties: { sessionExpiryInterval: 0xffffffff, receiveMaximum: 65535 },
+    properties: { sessionExpiryInterval: 0xffffffff, receiveMaximum: config.MQTT_BROKER_RECEIVE_MAXIMUM },
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
     resubscribe: true,

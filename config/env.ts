@@ -79,8 +79,8 @@ const schema = z.object({
   MQTT_SHARE_GROUP: z.string().regex(/^[^/+#]+$/, 'must be a name without /, + or #').default('ingest'),
   // The persistent session's client id: fixed per ingest instance (a restarted instance resumes its session); default ingest-<hostname>.
   MQTT_BROKER_CLIENT_ID: z.string().min(1).max(128).optional(),
-  // Messages the broker may have in flight to this ingest instance (MQTT 5 Receive Maximum): what bounds its memory, since every
-  // one of them is held until its commit. The protocol's default, 65,535 messages of up to 1,000 points, is gigabytes.
+  // Messages the broker may have in flight to this ingest instance (MQTT 5 Receive Maximum): each is held until its commit, and the
+  // protocol's default (65,535 messages of up to 1,000 points each) would let one instance hold tens of millions of points.
   MQTT_BROKER_RECEIVE_MAXIMUM: z.coerce.number().int().min(1).max(65_535).default(1000),
   // A mosquitto whose password file ingest keeps in sync with the devices table, and the pid to SIGHUP so it re-reads it.
   // Brokers that read PostgreSQL themselves (EMQX's PostgreSQL authn/authz) leave both unset.

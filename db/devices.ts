@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { listenForNotifications, type NotificationListener } from './listen.js';
 import { inTenant, type Database } from './orm.js';
 
 export interface DeviceCredentials {
@@ -44,69 +44,25 @@ export interface CredentialChangeHandlers {
   lost(error: unknown): void;
 }
 
-export interface CredentialChangeListener {
-  readonly up: boolean;
-  close(): Promise<void>;
-}
+export type CredentialChangeListener = NotificationListener;
 
 /**
  * Hears credential changes on a connection of its own (a pooled one would be handed to other
  * queries between notifications), reconnecting every `retryMs` while it is down. Resolves once
  * LISTEN is in place the first time, so a process does not serve devices it cannot revoke.
  */
-export async function listenForCredentialChanges(url: string, handlers: CredentialChangeHandlers, options: { retryMs?: number } = {}): Promise<CredentialChangeListener> {
-  const retryMs = options.retryMs ?? 1000;
-  let client: pg.Client | undefined;
-  let up = false;
-  let closed = false;
-  let retry: NodeJS.Timeout | undefined;
-
-  const connect = async (reconnected: boolean) => {
-    // Named for its process: an operator (or a test) can tell which ingest process a listener belongs to.
-    const next = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: `ingest-credentials-listener ${process.pid}` });
-    client = next;
-    let failed = false;
-    const fail = (error: unknown) => {
-      if (failed) return;
-      failed = true;
-      const wasUp = up;
-      up = false;
-      next.end().catch(() => undefined);
-      if (closed) return;
-      if (wasUp) handlers.lost(error);
-      retry = setTimeout(() => void connect(true).catch(() => undefined), retryMs);
-    };
-    next.on('error', fail);
-    next.on('end', () => fail(new Error('credentials listener connection ended')));
-    next.on('notification', (message) => {
-      if (message.channel === CREDENTIALS_CHANNEL && message.payload) handlers.changed(message.payload);
-    });
-    try {
-      await next.connect();
-      await next.query(`LISTEN ${CREDENTIALS_CHANNEL}`);
-    } catch (error) {
-      fail(error);
-      throw error;
-    }
-    up = true;
-    handlers.listening(reconnected);
-  };
-
-  try {
-    await connect(false);
-  } catch (error) {
-    closed = true;
-    clearTimeout(retry);
-    throw error;
-  }
-  return {
-    get up() {
-      return up;
+export function listenForCredentialChanges(url: string, handlers: CredentialChangeHandlers, options: { retryMs?: number } = {}): Promise<CredentialChangeListener> {
+  return listenForNotifications(
+    url,
+    'ingest-credentials-listener',
+    [CREDENTIALS_CHANNEL],
+    {
+      notified: (_channel, username) => {
+        if (username) handlers.changed(username);
+      },
+      listening: (reconnected) => handlers.listening(reconnected),
+      lost: (error) => handlers.lost(error),
     },
-    async close() {
-      closed = true;
-      clearTimeout(retry);
-      await client?.end().catch(() => undefined);
-    },
-  };
+    options,
+  );
 }

@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import mqtt from 'mqtt';
 import { stackContext } from '../infra/stack/stack.js';
-import { benchDatabase, benchDevices, floodRun, fmt, printResults, run, stackEnv, startIngestProcess, stopAll, type Child, type Result } from './telemetry-support.js';
+import { floodRun, fmt, printResults, run, stackEnv, startIngestProcess, stopAll, type Child, type Result, runBenchmark } from './telemetry-support.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
@@ -40,10 +40,8 @@ async function removeSession(id: string): Promise<void> {
   await client.endAsync();
 }
 
-async function main(): Promise<void> {
-  console.log(`external broker: ${DEVICES} devices flooding QoS 1 (MQTT 5) through mosquitto on ${settings.mosquittoPort}, ${SECONDS}s per run, ingest processes ${PROCESSES.join(' then ')}`);
-  const database = await benchDatabase();
-  const devices = await benchDevices(database, DEVICES);
+console.log(`external broker: ${DEVICES} devices flooding QoS 1 (MQTT 5) through mosquitto on ${settings.mosquittoPort}, ${SECONDS}s per run, ingest processes ${PROCESSES.join(' then ')}`);
+runBenchmark(DEVICES, async (database, devices) => {
   const ingests: Child[] = [];
   const results: Result[] = [];
   const committed: string[] = [];
@@ -88,16 +86,5 @@ async function main(): Promise<void> {
   } finally {
     await stopAll();
     for (let n = 1; n <= ingests.length; n++) await removeSession(clientId(n)).catch((error: unknown) => console.error(`session ${clientId(n)} not removed: ${(error as Error).message}`));
-    await devices.cleanup();
-    await database.drop();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  async (error: unknown) => {
-    console.error(error);
-    await stopAll();
-    process.exit(1);
-  },
-);
+});

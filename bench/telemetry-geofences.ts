@@ -5,7 +5,7 @@
 // events detection recorded (telemetry_events). Needs the local stack (npm run stack -- up).
 //   Run: npx tsx bench/telemetry-geofences.ts
 //   Small proof: BENCH_GEOFENCES=500 BENCH_DEVICES=20 BENCH_SECONDS=5 npx tsx bench/telemetry-geofences.ts
-import { benchDatabase, benchDevices, floodRun, fmt, freePortish, printResults, seedGeofences, startIngestProcess, stopAll } from './telemetry-support.js';
+import { floodRun, fmt, freePortish, printResults, seedGeofences, startIngestProcess, runBenchmark } from './telemetry-support.js';
 
 const GEOFENCES = Number(process.env.BENCH_GEOFENCES ?? 10_000);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
@@ -17,33 +17,16 @@ const flood = {
   warmup: Number(process.env.BENCH_WARMUP ?? Math.min(5, SECONDS / 5)),
 };
 
-async function main(): Promise<void> {
-  console.log(`geofences: ${fmt(GEOFENCES)} geofences, ${DEVICES} devices flooding QoS 1 for ${SECONDS}s`);
-  const database = await benchDatabase();
-  const devices = await benchDevices(database, DEVICES);
-  try {
-    await seedGeofences(database, GEOFENCES);
-    const port = freePortish();
-    const ingest = await startIngestProcess({ ...database.env, MQTT_PORT: String(port), MQTT_HOST: '127.0.0.1', MQTT_DEVICE_MESSAGES_PER_SECOND: '100000', MQTT_DEVICE_MESSAGE_BURST: '1000000' });
-    // The simulated vehicles drive fast (time scale 30) so they cross fences during the run.
-    const result = await floodRun(`ingest with ${fmt(GEOFENCES)} geofences`, `mqtt://127.0.0.1:${port}`, devices.file, ingest, flood);
-    await ingest.stop();
-    result.rows = Number((await database.query('SELECT count(*) AS n FROM telemetry_points'))[0]!.n);
-    printResults('Throughput with geofence detection in every commit', [result]);
-    const events = await database.query(`SELECT kind, count(*)::int AS n FROM telemetry_events GROUP BY kind ORDER BY kind`);
-    console.log(`\ndetection recorded: ${events.map((row) => `${row.kind} ${fmt(row.n as number)}`).join(', ') || 'no events'}`);
-  } finally {
-    await stopAll();
-    await devices.cleanup();
-    await database.drop();
-  }
-}
-
-main().then(
-  () => process.exit(0),
-  async (error: unknown) => {
-    console.error(error);
-    await stopAll();
-    process.exit(1);
-  },
-);
+console.log(`geofences: ${fmt(GEOFENCES)} geofences, ${DEVICES} devices flooding QoS 1 for ${SECONDS}s`);
+runBenchmark(DEVICES, async (database, devices) => {
+  await seedGeofences(database, GEOFENCES);
+  const port = freePortish();
+  const ingest = await startIngestProcess({ ...database.env, MQTT_PORT: String(port), MQTT_HOST: '127.0.0.1', MQTT_DEVICE_MESSAGES_PER_SECOND: '100000', MQTT_DEVICE_MESSAGE_BURST: '1000000' });
+  // The simulated vehicles drive fast (time scale 30) so they cross fences during the run.
+  const result = await floodRun(`ingest with ${fmt(GEOFENCES)} geofences`, `mqtt://127.0.0.1:${port}`, devices.file, ingest, flood);
+  await ingest.stop();
+  result.rows = Number((await database.query('SELECT count(*) AS n FROM telemetry_points'))[0]!.n);
+  printResults('Throughput with geofence detection in every commit', [result]);
+  const events = await database.query(`SELECT kind, count(*)::int AS n FROM telemetry_events GROUP BY kind ORDER BY kind`);
+  console.log(`\ndetection recorded: ${events.map((row) => `${row.kind} ${fmt(row.n as number)}`).join(', ') || 'no events'}`);
+});

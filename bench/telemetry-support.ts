@@ -191,6 +191,33 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...processes].map((child) => child.stop()));
 }
 
+/**
+ * Runs a benchmark: a database of its own with `deviceCount` devices, then the body; whatever
+ * happened, every process it started is stopped and the devices file and database removed. Exits
+ * 0, or 1 with the error printed.
+ */
+export function runBenchmark(deviceCount: number, body: (database: BenchDatabase, devices: { file: string; cleanup(): Promise<void> }) => Promise<void>): void {
+  const run = async () => {
+    const database = await benchDatabase();
+    const devices = await benchDevices(database, deviceCount);
+    try {
+      await body(database, devices);
+    } finally {
+      await stopAll();
+      await devices.cleanup();
+      await database.drop();
+    }
+  };
+  run().then(
+    () => process.exit(0),
+    async (error: unknown) => {
+      console.error(error);
+      await stopAll();
+      process.exit(1);
+    },
+  );
+}
+
 export const freePortish = () => 20_000 + Math.floor(Math.random() * 20_000);
 export const fmt = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-AU') : 'n/a');
 

@@ -8,7 +8,7 @@
 //   Small proof: BENCH_DEVICES=20 BENCH_SECONDS=5 npx tsx bench/telemetry-throughput.ts
 // BENCH_GEOFENCES (0): that many geofences along the routes first (detection's spatial index at work);
 // BENCH_TARGETS (raw,embedded): which runs; BENCH_PROFILE=1: a CPU profile of ingest in .stack/bench-profiles/.
-import { benchDatabase, benchDevices, floodRun, freePortish, printResults, seedGeofences, startIngestProcess, startRawAedes, stopAll, type FloodSettings, type Result } from './telemetry-support.js';
+import { floodRun, freePortish, printResults, seedGeofences, startIngestProcess, startRawAedes, type FloodSettings, type Result, runBenchmark } from './telemetry-support.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
@@ -19,40 +19,23 @@ const GEOFENCES = Number(process.env.BENCH_GEOFENCES ?? 0);
 const TARGETS = (process.env.BENCH_TARGETS ?? 'raw,embedded').split(',');
 const flood: FloodSettings = { seconds: SECONDS, batch: BATCH, inflight: INFLIGHT, warmup: WARMUP };
 
-async function main(): Promise<void> {
-  console.log(`throughput: ${DEVICES} devices × ${INFLIGHT} messages in flight × ${BATCH} points, ${SECONDS}s each, QoS 1${GEOFENCES ? `, ${GEOFENCES} geofences` : ''}`);
-  const database = await benchDatabase();
-  const devices = await benchDevices(database, DEVICES);
+console.log(`throughput: ${DEVICES} devices × ${INFLIGHT} messages in flight × ${BATCH} points, ${SECONDS}s each, QoS 1${GEOFENCES ? `, ${GEOFENCES} geofences` : ''}`);
+runBenchmark(DEVICES, async (database, devices) => {
   const results: Result[] = [];
-  try {
-    if (GEOFENCES > 0) await seedGeofences(database, GEOFENCES);
-    if (TARGETS.includes('raw')) {
-      const port = freePortish();
-      const raw = await startRawAedes(port);
-      results.push(await floodRun('raw aedes, no database', `mqtt://127.0.0.1:${port}`, devices.file, raw, flood));
-      await raw.stop();
-    }
-    if (TARGETS.includes('embedded')) {
-      const port = freePortish();
-      const ingest = await startIngestProcess({ ...database.env, MQTT_PORT: String(port), MQTT_HOST: '127.0.0.1', MQTT_DEVICE_MESSAGES_PER_SECOND: '100000', MQTT_DEVICE_MESSAGE_BURST: '1000000' });
-      const result = await floodRun(`ingest (embedded aedes, commit before PUBACK${GEOFENCES ? `, ${GEOFENCES} geofences` : ''})`, `mqtt://127.0.0.1:${port}`, devices.file, ingest, flood);
-      await ingest.stop();
-      result.rows = Number((await database.query('SELECT count(*) AS n FROM telemetry_points'))[0]!.n);
-      results.push(result);
-    }
-    printResults('Sustained QoS 1 throughput (simulator in its own process; ingest in another)', results);
-  } finally {
-    await stopAll();
-    await devices.cleanup();
-    await database.drop();
+  if (GEOFENCES > 0) await seedGeofences(database, GEOFENCES);
+  if (TARGETS.includes('raw')) {
+    const port = freePortish();
+    const raw = await startRawAedes(port);
+    results.push(await floodRun('raw aedes, no database', `mqtt://127.0.0.1:${port}`, devices.file, raw, flood));
+    await raw.stop();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  async (error: unknown) => {
-    console.error(error);
-    await stopAll();
-    process.exit(1);
-  },
-);
+  if (TARGETS.includes('embedded')) {
+    const port = freePortish();
+    const ingest = await startIngestProcess({ ...database.env, MQTT_PORT: String(port), MQTT_HOST: '127.0.0.1', MQTT_DEVICE_MESSAGES_PER_SECOND: '100000', MQTT_DEVICE_MESSAGE_BURST: '1000000' });
+    const result = await floodRun(`ingest (embedded aedes, commit before PUBACK${GEOFENCES ? `, ${GEOFENCES} geofences` : ''})`, `mqtt://127.0.0.1:${port}`, devices.file, ingest, flood);
+    await ingest.stop();
+    result.rows = Number((await database.query('SELECT count(*) AS n FROM telemetry_points'))[0]!.n);
+    results.push(result);
+  }
+  printResults('Sustained QoS 1 throughput (simulator in its own process; ingest in another)', results);
+});

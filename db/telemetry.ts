@@ -70,20 +70,25 @@ const UPSERT_LAST_POSITIONS = `
 
 const iso = (date: Date | undefined) => (date ? date.toISOString() : null);
 
+/** The columns of a fix both statements take, in their order: recorded_at, sequence, received_at, lon, lat, speed_kmh, heading_deg, accuracy_m. */
+const fixColumns = (rows: TelemetryPoint[]) => [
+  arrayLiteral(rows.map((p) => p.recordedAt.toISOString())),
+  arrayLiteral(rows.map((p) => p.sequence)),
+  arrayLiteral(rows.map((p) => iso(p.receivedAt))),
+  arrayLiteral(rows.map((p) => p.lon)),
+  arrayLiteral(rows.map((p) => p.lat)),
+  arrayLiteral(rows.map((p) => p.speedKmh)),
+  arrayLiteral(rows.map((p) => p.headingDeg)),
+  arrayLiteral(rows.map((p) => p.accuracyM)),
+];
+
 async function insertCompanyPoints(tx: EntityManager, companyId: string, rows: TelemetryPoint[]): Promise<TelemetryPoint[]> {
   await tx.execute(`SELECT set_config('app.current_company_id', ?, true)`, [companyId]);
   const inserted = await executeBound<Array<{ device_id: string; ms: number; sequence: string }>>(tx, INSERT_POINTS, [
     companyId,
     arrayLiteral(rows.map((p) => p.deviceId)),
     arrayLiteral(rows.map((p) => p.vehicleId)),
-    arrayLiteral(rows.map((p) => p.recordedAt.toISOString())),
-    arrayLiteral(rows.map((p) => p.sequence)),
-    arrayLiteral(rows.map((p) => iso(p.receivedAt))),
-    arrayLiteral(rows.map((p) => p.lon)),
-    arrayLiteral(rows.map((p) => p.lat)),
-    arrayLiteral(rows.map((p) => p.speedKmh)),
-    arrayLiteral(rows.map((p) => p.headingDeg)),
-    arrayLiteral(rows.map((p) => p.accuracyM)),
+    ...fixColumns(rows),
     JSON.stringify(rows.map((p) => p.sensors)),
   ]);
   if (inserted.length === rows.length) return rows;
@@ -111,14 +116,7 @@ async function upsertLastPositions(tx: EntityManager, companyId: string, stored:
     companyId,
     arrayLiteral(rows.map((p) => p.vehicleId)),
     arrayLiteral(rows.map((p) => p.deviceId)),
-    arrayLiteral(rows.map((p) => p.recordedAt.toISOString())),
-    arrayLiteral(rows.map((p) => p.sequence)),
-    arrayLiteral(rows.map((p) => iso(p.receivedAt))),
-    arrayLiteral(rows.map((p) => p.lon)),
-    arrayLiteral(rows.map((p) => p.lat)),
-    arrayLiteral(rows.map((p) => p.speedKmh)),
-    arrayLiteral(rows.map((p) => p.headingDeg)),
-    arrayLiteral(rows.map((p) => p.accuracyM)),
+    ...fixColumns(rows),
   ]);
 }
 

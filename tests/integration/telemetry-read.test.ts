@@ -196,7 +196,8 @@ describe('live stream limits: heartbeats, a cap per process, a slow client cut o
   });
 
   it('keeps an idle stream alive with comments, refuses a stream past the cap with 503 until one closes', async () => {
-    const first = await openStream(api, 'acme-viewer');
+    // Idle for real: narrowed to a vehicle no one drives, so the positions other test files commit for Acme meanwhile do not reach it.
+    const first = await openStream(api, 'acme-viewer', `?vehicleId=${crypto.randomUUID()}`);
     expect((await first.next())?.event).toBe('ready');
     const refused = await api.call('acme-viewer', 'GET', '/api/v1/live', { headers: { Accept: 'text/event-stream' } });
     expect([refused.status, refused.headers.get('retry-after')]).toEqual([503, '5']);
